@@ -1,0 +1,674 @@
+//! Configuration: the main config file, the source list and the taxonomy file.
+//!
+//! Every struct denies unknown keys, and every default lives in the `Default`
+//! impls of this module. Relative paths resolve against the folder of the
+//! file that names them.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use url::Url;
+
+/// A problem found while loading or checking configuration, naming the file,
+/// the key and, where known, the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Configuration that cannot be used; carries every problem found.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl ConfigError {
+    fn one(file: &Path, line: Option<usize>, key: Option<&str>, message: impl Into<String>) -> Self {
+        ConfigError {
+            problems: vec![ConfigProblem {
+                file: file.to_path_buf(),
+                line,
+                key: key.map(str::to_string),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// The main configuration file (`config/tidings.toml`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub site: SiteConfig,
+    pub storage: StorageConfig,
+    pub output: OutputConfig,
+    pub digest: DigestConfig,
+    pub fetch: FetchConfig,
+    pub schedule: ScheduleConfig,
+    pub taxonomy: TaxonomyRef,
+    pub sources: SourcesRef,
+    /// Folder of the config file; relative paths were resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The config file itself.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// `[site]`: what the published site and feeds say about themselves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteConfig {
+    pub title: String,
+    pub description: String,
+    pub base_url: String,
+    /// IANA zone name; naive feed dates and the digest window use it.
+    pub timezone: String,
+    pub language: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            title: "Tidings".into(),
+            description: "AI 产业每日要闻".into(),
+            base_url: "http://localhost:8080/".into(),
+            timezone: "Asia/Shanghai".into(),
+            language: "zh-CN".into(),
+        }
+    }
+}
+
+impl SiteConfig {
+    /// The site's timezone; `check` guarantees it parses, UTC otherwise.
+    pub fn tz(&self) -> Tz {
+        self.timezone.parse().unwrap_or(Tz::UTC)
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// How long to wait for a database locked by another process.
+    pub busy_timeout_secs: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { database: PathBuf::from("tidings.sqlite"), busy_timeout_secs: 10 }
+    }
+}
+
+/// `[output]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Where posts and feeds are written.
+    pub dir: PathBuf,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { dir: PathBuf::from("public") }
+    }
+}
+
+/// `[digest]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    /// Local time (site timezone) at which a day's digest closes, "HH:MM".
+    pub time: String,
+    pub max_stories: usize,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig { time: "09:00".into(), max_stories: 12 }
+    }
+}
+
+/// `[fetch]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    pub timeout_secs: u64,
+    pub max_body_bytes: u64,
+    pub concurrency: usize,
+    pub per_host_concurrency: usize,
+    pub max_redirects: usize,
+    /// Defaults to `Tidings/<version> (+<site.base_url>)`.
+    pub user_agent: Option<String>,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            timeout_secs: 20,
+            max_body_bytes: 10 * 1024 * 1024,
+            concurrency: 16,
+            per_host_concurrency: 2,
+            max_redirects: 5,
+            user_agent: None,
+        }
+    }
+}
+
+/// `[schedule]`: crontab expressions, evaluated in the site's timezone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    pub fetch: String,
+    pub digest: String,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig { fetch: "*/30 * * * *".into(), digest: "0 9 * * *".into() }
+    }
+}
+
+/// `[taxonomy]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaxonomyRef {
+    pub file: PathBuf,
+}
+
+impl Default for TaxonomyRef {
+    fn default() -> Self {
+        TaxonomyRef { file: PathBuf::from("taxonomy.toml") }
+    }
+}
+
+/// `[sources]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcesRef {
+    pub file: PathBuf,
+}
+
+impl Default for SourcesRef {
+    fn default() -> Self {
+        SourcesRef { file: PathBuf::from("../feeds/sources.toml") }
+    }
+}
+
+/// The source list file (`feeds/sources.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceList {
+    #[serde(default)]
+    pub source: Vec<SourceConfig>,
+}
+
+/// How an item's identity is chosen within its source.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IdPolicy {
+    /// guid, else canonical link, else a hash of title and content.
+    #[default]
+    Guid,
+    /// canonical link first: for feeds whose guids change between fetches.
+    Link,
+}
+
+/// One `[[source]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    /// `http(s)://` or `file://` URL, or a plain path relative to the source list.
+    pub url: String,
+    /// Zone for dates without one; defaults to the site's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub id: IdPolicy,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Where a source's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Http(Url),
+    File(PathBuf),
+}
+
+impl Location {
+    /// A URL string for messages and for resolving relative links.
+    pub fn as_url(&self) -> String {
+        match self {
+            Location::Http(u) => u.to_string(),
+            Location::File(p) => {
+                Url::from_file_path(p).map(|u| u.to_string()).unwrap_or_else(|_| format!("file://{}", p.display()))
+            }
+        }
+    }
+
+    /// Host used for per-host politeness; files share one pseudo-host.
+    pub fn host_key(&self) -> String {
+        match self {
+            Location::Http(u) => u.host_str().unwrap_or("").to_ascii_lowercase(),
+            Location::File(_) => String::from("<file>"),
+        }
+    }
+
+    /// Resolves a configured `url` string, relative paths against `base_dir`.
+    pub fn parse(raw: &str, base_dir: &Path) -> Result<Location, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("is empty".into());
+        }
+        if let Some((scheme, _)) = raw.split_once("://") {
+            let url = Url::parse(raw).map_err(|e| format!("is not a valid URL ({e})"))?;
+            return match scheme.to_ascii_lowercase().as_str() {
+                "http" | "https" => {
+                    if url.host_str().is_none_or(str::is_empty) {
+                        Err("has no host".into())
+                    } else {
+                        Ok(Location::Http(url))
+                    }
+                }
+                "file" => url.to_file_path().map(Location::File).map_err(|_| "is not a usable file:// URL".to_string()),
+                other => Err(format!("has unsupported scheme `{other}` (use http, https, file or a path)")),
+            };
+        }
+        let path = base_dir.join(raw);
+        Ok(Location::File(std::path::absolute(&path).unwrap_or(path)))
+    }
+}
+
+/// A source ready to fetch: configuration with its location and zone resolved.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub location: Location,
+    pub timezone: Tz,
+    pub id_policy: IdPolicy,
+}
+
+/// The taxonomy file: tags and the words that give them.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Taxonomy {
+    #[serde(default)]
+    pub tag: Vec<TagConfig>,
+}
+
+/// One `[[tag]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagConfig {
+    pub name: String,
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+}
+
+fn default_weight() -> f64 {
+    1.0
+}
+
+/// Everything loaded: config, sources and taxonomy.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub sources: Vec<Source>,
+    pub taxonomy: Taxonomy,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Parses a TOML file into `T`, turning syntax and type errors into a problem
+/// with file, line and key.
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, String), ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::one(path, None, None, format!("cannot read file: {e}")))?;
+    match toml::from_str::<T>(&text) {
+        Ok(v) => Ok((v, text)),
+        Err(e) => {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            let key = e.span().and_then(|s| key_at(&text, s.start));
+            Err(ConfigError::one(path, line, key.as_deref(), e.message().trim().to_string()))
+        }
+    }
+}
+
+/// The `table.key` path around a byte offset, found by scanning the text
+/// before it: good enough to point a person at the right place.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    let line = text[line_start..line_end].trim();
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string());
+    let table = before[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    });
+    match (table, key) {
+        (Some(t), Some(k)) if !k.starts_with('[') => Some(format!("{t}.{k}")),
+        (_, Some(k)) if !k.starts_with('[') => Some(k),
+        (Some(t), _) => Some(t),
+        _ => None,
+    }
+}
+
+/// Line of the first occurrence of `needle` in `text`, for semantic errors.
+fn find_line(text: &str, needle: &str) -> Option<usize> {
+    text.find(needle).map(|i| line_of(text, i))
+}
+
+impl Config {
+    /// Reads the main config file and resolves its relative paths.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let (mut config, _text): (Config, String) = parse_toml(path)?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+        let base_dir = std::path::absolute(&base_dir).unwrap_or(base_dir);
+        config.storage.database = base_dir.join(&config.storage.database);
+        config.output.dir = base_dir.join(&config.output.dir);
+        config.taxonomy.file = base_dir.join(&config.taxonomy.file);
+        config.sources.file = base_dir.join(&config.sources.file);
+        config.base_dir = base_dir;
+        config.path = path.to_path_buf();
+        Ok(config)
+    }
+
+    /// The User-Agent sent with every request.
+    pub fn user_agent(&self) -> String {
+        self.fetch
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| format!("Tidings/{} (+{})", env!("CARGO_PKG_VERSION"), self.site.base_url))
+    }
+
+    /// Semantic checks of the main config; returns every problem found.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let mut out = Vec::new();
+        let mut add = |key: &str, needle: &str, message: String| {
+            out.push(ConfigProblem {
+                file: self.path.clone(),
+                line: find_line(&text, needle),
+                key: Some(key.to_string()),
+                message,
+            });
+        };
+        if self.site.timezone.parse::<Tz>().is_err() {
+            add(
+                "site.timezone",
+                "timezone",
+                format!("`{}` is not an IANA timezone name (e.g. \"Asia/Shanghai\")", self.site.timezone),
+            );
+        }
+        match Url::parse(&self.site.base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            Ok(_) => add("site.base_url", "base_url", "must be an absolute http(s) URL".into()),
+            Err(e) => {
+                add("site.base_url", "base_url", format!("`{}` is not an absolute URL ({e})", self.site.base_url))
+            }
+        }
+        if parse_hh_mm(&self.digest.time).is_none() {
+            add("digest.time", "time", format!("`{}` is not a time of day as HH:MM", self.digest.time));
+        }
+        if self.digest.max_stories == 0 {
+            add("digest.max_stories", "max_stories", "must be at least 1".into());
+        }
+        for (key, value) in [("schedule.fetch", &self.schedule.fetch), ("schedule.digest", &self.schedule.digest)] {
+            if let Err(e) = parse_cron(value) {
+                add(key, value, format!("`{value}` is not a crontab expression: {e}"));
+            }
+        }
+        let f = &self.fetch;
+        for (key, zero) in [
+            ("fetch.timeout_secs", f.timeout_secs == 0),
+            ("fetch.max_body_bytes", f.max_body_bytes == 0),
+            ("fetch.concurrency", f.concurrency == 0),
+            ("fetch.per_host_concurrency", f.per_host_concurrency == 0),
+        ] {
+            if zero {
+                let short = key.rsplit('.').next().unwrap_or(key);
+                add(key, short, "must be greater than 0".into());
+            }
+        }
+        if let Some(ua) = &f.user_agent
+            && (ua.trim().is_empty() || ua.chars().any(char::is_control))
+        {
+            add("fetch.user_agent", "user_agent", "must be a non-empty single line".into());
+        }
+        out
+    }
+}
+
+/// Parses "HH:MM".
+pub fn parse_hh_mm(s: &str) -> Option<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()
+}
+
+/// Parses a 5-field crontab expression (6 with seconds) with POSIX day numbers.
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder().seconds(croner::parser::Seconds::Optional).build().parse(expr)
+}
+
+/// Reads the source list and resolves every source; problems name the file,
+/// the line and the source.
+pub fn load_sources(path: &Path, site_tz: Tz) -> Result<Vec<Source>, ConfigError> {
+    let (list, text): (SourceList, String) = parse_toml(path)?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    let mut sources = Vec::new();
+    if list.source.is_empty() {
+        problems.push(ConfigProblem {
+            file: path.to_path_buf(),
+            line: None,
+            key: Some("source".into()),
+            message: "the source list is empty: add at least one [[source]] with name and url".into(),
+        });
+    }
+    for (i, s) in list.source.iter().enumerate() {
+        let name_line = find_line(&text, &format!("\"{}\"", s.name));
+        let problem = |key: &str, needle: &str, message: String| ConfigProblem {
+            file: path.to_path_buf(),
+            line: find_line(&text, needle).or(name_line),
+            key: Some(format!("source[{i}].{key}")),
+            message,
+        };
+        if s.name.trim().is_empty() {
+            problems.push(problem("name", &s.url, "is empty".into()));
+            continue;
+        }
+        if !seen.insert(s.name.clone()) {
+            problems.push(problem("name", &s.name, format!("duplicate source name `{}`", s.name)));
+            continue;
+        }
+        let tz = match &s.timezone {
+            None => site_tz,
+            Some(z) => match z.parse::<Tz>() {
+                Ok(tz) => tz,
+                Err(_) => {
+                    problems.push(problem(
+                        "timezone",
+                        z,
+                        format!("source `{}`: `{z}` is not an IANA timezone name", s.name),
+                    ));
+                    continue;
+                }
+            },
+        };
+        match Location::parse(&s.url, &base_dir) {
+            Ok(location) => {
+                if s.enabled {
+                    sources.push(Source { name: s.name.clone(), location, timezone: tz, id_policy: s.id });
+                }
+            }
+            Err(msg) => problems.push(problem("url", &s.url, format!("source `{}`: url `{}` {msg}", s.name, s.url))),
+        }
+    }
+    if problems.is_empty() { Ok(sources) } else { Err(ConfigError { problems }) }
+}
+
+/// Reads and checks the taxonomy file.
+pub fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
+    let (taxonomy, text): (Taxonomy, String) = parse_toml(path)?;
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, tag) in taxonomy.tag.iter().enumerate() {
+        let line = find_line(&text, &format!("\"{}\"", tag.name));
+        let mut add = |key: &str, message: String| {
+            problems.push(ConfigProblem {
+                file: path.to_path_buf(),
+                line,
+                key: Some(format!("tag[{i}].{key}")),
+                message,
+            })
+        };
+        if tag.name.trim().is_empty() {
+            add("name", "is empty".into());
+        } else if !seen.insert(tag.name.clone()) {
+            add("name", format!("duplicate tag `{}`", tag.name));
+        }
+        if tag.keywords.iter().all(|k| k.trim().is_empty()) {
+            add("keywords", format!("tag `{}` has no keywords", tag.name));
+        }
+        if !(tag.weight.is_finite() && tag.weight > 0.0) {
+            add("weight", format!("tag `{}`: weight must be a positive number", tag.name));
+        }
+    }
+    if problems.is_empty() { Ok(taxonomy) } else { Err(ConfigError { problems }) }
+}
+
+/// Loads config, sources and taxonomy, failing with every problem found.
+pub fn load_all(config_path: &Path) -> Result<Loaded, ConfigError> {
+    let config = Config::load(config_path)?;
+    let mut problems = config.problems();
+    let sources = load_sources(&config.sources.file, config.site.tz()).unwrap_or_else(|e| {
+        problems.extend(e.problems);
+        Vec::new()
+    });
+    let taxonomy = load_taxonomy(&config.taxonomy.file).unwrap_or_else(|e| {
+        problems.extend(e.problems);
+        Taxonomy::default()
+    });
+    if problems.is_empty() { Ok(Loaded { config, sources, taxonomy }) } else { Err(ConfigError { problems }) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "t.toml", "[site]\ntitle = \"x\"\n\n[fetch]\ntimeout_secs = 5\nconcurency = 3\n");
+        let err = Config::load(&p).unwrap_err();
+        let pr = &err.problems[0];
+        assert_eq!(pr.line, Some(6));
+        assert_eq!(pr.key.as_deref(), Some("fetch.concurency"));
+        assert!(pr.message.contains("unknown field"), "{}", pr.message);
+    }
+
+    #[test]
+    fn wrong_type_is_reported_with_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "t.toml", "[fetch]\nconcurrency = \"many\"\n");
+        let err = Config::load(&p).unwrap_err();
+        assert_eq!(err.problems[0].line, Some(2));
+        assert_eq!(err.problems[0].key.as_deref(), Some("fetch.concurrency"));
+    }
+
+    #[test]
+    fn semantic_problems_are_all_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "t.toml",
+            "[site]\ntimezone = \"Mars/Olympus\"\nbase_url = \"not a url\"\n[digest]\ntime = \"25:99\"\n[schedule]\nfetch = \"every minute\"\n",
+        );
+        let c = Config::load(&p).unwrap();
+        let keys: Vec<_> = c.problems().into_iter().filter_map(|p| p.key).collect();
+        assert_eq!(keys, ["site.timezone", "site.base_url", "digest.time", "schedule.fetch"]);
+    }
+
+    #[test]
+    fn crontab_uses_posix_weekdays() {
+        use chrono::TimeZone;
+        let cron = parse_cron("0 9 * * 1-5").unwrap();
+        // 2026-11-28 is a Saturday: the next run is Monday the 30th.
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let sat = tz.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).unwrap();
+        let next = cron.find_next_occurrence(&sat, false).unwrap();
+        assert_eq!(next.to_rfc3339(), "2026-11-30T09:00:00+08:00");
+    }
+
+    #[test]
+    fn sources_resolve_paths_and_reject_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "s.toml",
+            "[[source]]\nname = \"a\"\nurl = \"samples/a.xml\"\n\n[[source]]\nname = \"b\"\nurl = \"https://example.com/feed\"\ntimezone = \"UTC\"\n",
+        );
+        let s = load_sources(&p, Tz::Asia__Shanghai).unwrap();
+        assert_eq!(s[0].location, Location::File(dir.path().join("samples/a.xml")));
+        assert_eq!(s[1].timezone, Tz::UTC);
+        let p = write(
+            dir.path(),
+            "d.toml",
+            "[[source]]\nname = \"a\"\nurl = \"x\"\n[[source]]\nname = \"a\"\nurl = \"ftp://y\"\n",
+        );
+        let err = load_sources(&p, Tz::UTC).unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert!(err.problems[0].message.contains("duplicate"));
+        let p = write(dir.path(), "u.toml", "[[source]]\nname = \"a\"\nurl = \"ftp://y\"\n");
+        let err = load_sources(&p, Tz::UTC).unwrap_err();
+        assert_eq!(err.problems[0].line, Some(3));
+        assert!(err.problems[0].message.contains("unsupported scheme"), "{}", err.problems[0]);
+    }
+
+    #[test]
+    fn empty_source_list_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "s.toml", "# nothing\n");
+        assert!(load_sources(&p, Tz::UTC).unwrap_err().problems[0].message.contains("empty"));
+    }
+}

@@ -1,0 +1,244 @@
+//! Getting a source's bytes: HTTP(S) with conditional GET, a timeout, a body
+//! cap and bounded redirects, or a local file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+
+use crate::config::{FetchConfig, Location};
+
+/// Bytes fetched from a source, with what the server said about them.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    /// The URL after redirects; relative links resolve against it.
+    pub final_url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What a fetch produced.
+#[derive(Debug, Clone)]
+pub enum FetchOutcome {
+    Modified(Fetched),
+    /// 304: nothing to parse.
+    NotModified {
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+/// Validators from the previous fetch, sent back for a conditional GET.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("timed out after {0}s")]
+    Timeout(u64),
+    #[error("HTTP {status}{}", retry_after.map(|r| format!(" (retry after {})", r.to_rfc3339())).unwrap_or_default())]
+    Status { status: u16, retry_after: Option<DateTime<Utc>> },
+    #[error("body larger than max_body_bytes ({limit} bytes): cut off")]
+    TooLarge { limit: u64 },
+    #[error("too many redirects (more than {0})")]
+    TooManyRedirects(usize),
+    #[error("TLS error: {0}")]
+    Tls(String),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("HTTP error: {0}")]
+    Http(String),
+    #[error("cannot read {path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("cannot build HTTP client: {0}")]
+    Client(String),
+}
+
+impl FetchError {
+    /// When the server asked not to be asked again before a time.
+    pub fn retry_after(&self) -> Option<DateTime<Utc>> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A configured HTTP client plus file access, shared by all fetches.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body: u64,
+    max_redirects: usize,
+}
+
+impl Fetcher {
+    /// Builds the client: rustls (ring), gzip/deflate/brotli, the configured
+    /// timeout, redirect limit and User-Agent.
+    pub fn new(cfg: &FetchConfig, user_agent: &str) -> Result<Fetcher, FetchError> {
+        // Installing twice is harmless: the first provider stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
+        let client = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(cfg.max_redirects))
+            .gzip(true)
+            .deflate(true)
+            .brotli(true)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(Fetcher { client, timeout, max_body: cfg.max_body_bytes, max_redirects: cfg.max_redirects })
+    }
+
+    /// Fetches a location; HTTP sources send `validators` for a conditional GET.
+    pub async fn fetch(&self, location: &Location, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+        match location {
+            Location::File(path) => self.read_file(path).await,
+            Location::Http(url) => {
+                let work = self.get(url.as_str(), validators);
+                // reqwest's timeout covers the whole exchange; this guards the body loop too.
+                match tokio::time::timeout(self.timeout + Duration::from_secs(1), work).await {
+                    Ok(r) => r,
+                    Err(_) => Err(FetchError::Timeout(self.timeout.as_secs())),
+                }
+            }
+        }
+    }
+
+    async fn read_file(&self, path: &std::path::Path) -> Result<FetchOutcome, FetchError> {
+        use tokio::io::AsyncReadExt;
+        let file_err = |source| FetchError::File { path: path.to_path_buf(), source };
+        let file = tokio::fs::File::open(path).await.map_err(file_err)?;
+        let mut body = Vec::new();
+        let read = file.take(self.max_body + 1).read_to_end(&mut body).await.map_err(file_err)?;
+        if read as u64 > self.max_body {
+            return Err(FetchError::TooLarge { limit: self.max_body });
+        }
+        let final_url = url::Url::from_file_path(path).map(String::from).unwrap_or_else(|_| path.display().to_string());
+        Ok(FetchOutcome::Modified(Fetched { body, content_type: None, final_url, etag: None, last_modified: None }))
+    }
+
+    async fn get(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+        let mut req = self.client.get(url).header(
+            header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
+        );
+        if let Some(etag) = &validators.etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(|e| self.classify(e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let etag = header_str(&headers, header::ETAG);
+        let last_modified = header_str(&headers, header::LAST_MODIFIED);
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(FetchOutcome::NotModified { etag, last_modified });
+        }
+        if !status.is_success() {
+            let retry_after = matches!(status.as_u16(), 429 | 503)
+                .then(|| header_str(&headers, header::RETRY_AFTER))
+                .flatten()
+                .and_then(|v| parse_retry_after(&v, Utc::now()));
+            return Err(FetchError::Status { status: status.as_u16(), retry_after });
+        }
+        if resp.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(FetchError::TooLarge { limit: self.max_body });
+        }
+        let final_url = resp.url().to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                return Err(FetchError::TooLarge { limit: self.max_body });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(FetchOutcome::Modified(Fetched {
+            body,
+            content_type: header_str(&headers, header::CONTENT_TYPE),
+            final_url,
+            etag,
+            last_modified,
+        }))
+    }
+
+    fn classify(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            return FetchError::Timeout(self.timeout.as_secs());
+        }
+        if e.is_redirect() {
+            return FetchError::TooManyRedirects(self.max_redirects);
+        }
+        let chain = error_chain(&e);
+        let lower = chain.to_ascii_lowercase();
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            return FetchError::Tls(chain);
+        }
+        if e.is_connect() {
+            return FetchError::Connect(chain);
+        }
+        FetchError::Http(chain)
+    }
+}
+
+/// The innermost causes of an error, joined: reqwest's own message alone
+/// ("error sending request") says too little.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let m = s.to_string();
+        if !parts.iter().any(|p| p.contains(&m)) {
+            parts.push(m);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// `Retry-After` as seconds or an HTTP date; capped at a week.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let cap = now + chrono::Duration::days(7);
+    let at = if let Ok(secs) = value.trim().parse::<i64>() {
+        now + chrono::Duration::seconds(secs.clamp(0, 7 * 86400))
+    } else {
+        DateTime::parse_from_rfc2822(value.trim()).ok()?.with_timezone(&Utc)
+    };
+    Some(at.min(cap))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = Utc.with_ymd_and_hms(2025, 4, 2, 0, 0, 0).unwrap();
+        assert_eq!(parse_retry_after("120", now), Some(now + chrono::Duration::seconds(120)));
+        assert_eq!(
+            parse_retry_after("Wed, 02 Apr 2025 01:00:00 GMT", now),
+            Some(Utc.with_ymd_and_hms(2025, 4, 2, 1, 0, 0).unwrap())
+        );
+        assert_eq!(parse_retry_after("999999999", now), Some(now + chrono::Duration::days(7)));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

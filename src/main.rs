@@ -1,0 +1,126 @@
+//! The `tidings` command: parse arguments, build the runtime, call the
+//! library, map errors to exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tidings::config::{self, ConfigError};
+use tidings::store::{SqliteStore, Storage};
+use tidings::{ingest, report};
+
+/// Exit code for configuration that cannot be used.
+const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "tidings", version, about = "AI-industry news aggregator: fetch feeds, publish a daily digest")]
+struct Cli {
+    /// Config file.
+    #[arg(long, short, global = true, default_value = "config/tidings.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch every configured source (or one) into the database.
+    Fetch {
+        /// Fetch only the source with this name.
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Validate config, sources and taxonomy; exit non-zero on any problem.
+    Check,
+    /// List sources with their last status, item count and last error.
+    Sources,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                eprintln!("configuration error:\n{ce}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check => {
+            let loaded = config::load_all(&cli.config)?;
+            println!(
+                "{}: ok ({} sources, {} tags)",
+                cli.config.display(),
+                loaded.sources.len(),
+                loaded.taxonomy.tag.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources => {
+            let loaded = config::load_all(&cli.config)?;
+            let store = open_store(&loaded.config)?;
+            let names: Vec<String> = loaded.sources.iter().map(|s| s.name.clone()).collect();
+            print!("{}", report::sources_table(&store.source_states()?, &names));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fetch { source } => {
+            let loaded = config::load_all(&cli.config)?;
+            let store = open_store(&loaded.config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let total = if source.is_some() { 1 } else { loaded.sources.len() as u64 };
+            let progress = progress_reporter(total);
+            let (rep, _store) =
+                runtime.block_on(ingest::run(&loaded.config, &loaded.sources, store, source.as_deref(), progress))?;
+            print!("{}", report::ingest_summary(&rep));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_store(cfg: &config::Config) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&cfg.storage.database, Duration::from_secs(cfg.storage.busy_timeout_secs))
+        .with_context(|| format!("opening database {}", cfg.storage.database.display()))
+}
+
+/// A progress bar on a terminal; plain problem lines on stderr either way.
+fn progress_reporter(total: u64) -> Box<dyn FnMut(&ingest::SourceReport) + Send> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} sources  {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    Box::new(move |r| {
+        for line in report::problem_lines(r) {
+            match &bar {
+                Some(b) => b.println(&line),
+                None => eprintln!("{line}"),
+            }
+        }
+        if let Some(b) = &bar {
+            b.set_message(r.name.clone());
+            b.inc(1);
+            if b.position() >= total {
+                b.finish_and_clear();
+            }
+        }
+    })
+}

@@ -1,0 +1,215 @@
+//! Item HTML made safe (ammonia) and turned into plain text for matching.
+
+use std::collections::HashSet;
+
+use url::Url;
+
+/// A sanitizer for one feed: relative URLs become absolute against its base.
+pub struct Sanitizer {
+    builder: ammonia::Builder<'static>,
+}
+
+impl Sanitizer {
+    /// Builds a sanitizer; `base` (when http(s)) absolutizes relative URLs,
+    /// which are dropped otherwise.
+    pub fn new(base: Option<&Url>) -> Sanitizer {
+        let mut builder = ammonia::Builder::default();
+        builder
+            .url_schemes(HashSet::from(["http", "https", "mailto"]))
+            .link_rel(Some("noopener noreferrer"))
+            .add_tags(["img", "figure", "figcaption", "picture", "source"])
+            .add_tag_attributes("img", ["src", "alt", "title", "width", "height"])
+            .add_tag_attributes("source", ["srcset", "type"])
+            .strip_comments(true);
+        match base {
+            Some(b) if matches!(b.scheme(), "http" | "https") => {
+                builder.url_relative(ammonia::UrlRelative::RewriteWithBase(b.clone()));
+            }
+            _ => {
+                builder.url_relative(ammonia::UrlRelative::Deny);
+            }
+        }
+        Sanitizer { builder }
+    }
+
+    /// Sanitized HTML: no script, style, iframe, event handlers or
+    /// `javascript:` URLs.
+    pub fn clean(&self, html: &str) -> String {
+        self.builder.clean(html).to_string().trim().to_string()
+    }
+}
+
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "figure",
+    "figcaption",
+    "hr",
+    "dd",
+    "dt",
+];
+
+/// Plain text of an HTML fragment: tags dropped, entities decoded, one line
+/// per block, whitespace folded within lines.
+pub fn to_text(html: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut rest = html;
+    let mut skip_until: Option<String> = None;
+    while !rest.is_empty() {
+        if let Some(i) = rest.find('<') {
+            if skip_until.is_none() {
+                push_text(&mut cur, &rest[..i]);
+            }
+            let after = &rest[i + 1..];
+            let end = after.find('>').map_or(after.len(), |e| e + 1);
+            let tag = &after[..end.saturating_sub(1).min(after.len())];
+            let closing = tag.starts_with('/');
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if let Some(until) = &skip_until {
+                if closing && &name == until {
+                    skip_until = None;
+                }
+            } else if !closing && matches!(name.as_str(), "script" | "style" | "noscript" | "template") {
+                skip_until = Some(name.clone());
+            } else if BLOCK_TAGS.contains(&name.as_str()) {
+                flush_line(&mut cur, &mut lines);
+            }
+            rest = &after[end.min(after.len())..];
+        } else {
+            if skip_until.is_none() {
+                push_text(&mut cur, rest);
+            }
+            rest = "";
+        }
+    }
+    flush_line(&mut cur, &mut lines);
+    lines.join("\n")
+}
+
+fn push_text(cur: &mut String, raw: &str) {
+    cur.push_str(&html_escape::decode_html_entities(raw));
+    cur.push(' ');
+}
+
+fn flush_line(cur: &mut String, lines: &mut Vec<String>) {
+    let line = fold_whitespace(cur);
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    cur.clear();
+}
+
+/// Collapses runs of whitespace (and drops control characters) to single
+/// spaces; trims.
+pub fn fold_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+            // Stray control characters are noise, not word breaks.
+        } else if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A title as a reader shows it: markup dropped, entities decoded (also the
+/// `&nbsp;`-style ones feed parsers leave behind), whitespace folded.
+pub fn title_text(raw: &str, is_html: bool) -> String {
+    let looks_marked_up = raw.contains('>')
+        && raw.as_bytes().windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'));
+    let text = if is_html || looks_marked_up { to_text(raw).replace('\n', " ") } else { raw.to_string() };
+    let decoded = html_escape::decode_html_entities(&text);
+    fold_whitespace(&decoded)
+}
+
+/// The `src` of the first `<img>` in sanitized HTML.
+pub fn first_image(html: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(i) = html[from..].find("<img") {
+        let start = from + i;
+        let end = html[start..].find('>').map_or(html.len(), |e| start + e);
+        let tag = &html[start..end];
+        if let Some(s) = tag.find(" src=\"") {
+            let v = &tag[s + 6..];
+            if let Some(close) = v.find('"') {
+                let src = html_escape::decode_html_entities(&v[..close]).trim().to_string();
+                if !src.is_empty() {
+                    return Some(src);
+                }
+            }
+        }
+        from = end;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_live_survives() {
+        let s = Sanitizer::new(Some(&Url::parse("https://x.cn/a/").unwrap()));
+        let out = s.clean(
+            "<p onclick=\"x()\">hi<script>alert(1)</script><style>p{}</style><iframe src=\"http://e\"></iframe>\
+             <a href=\"javascript:alert(1)\">j</a><img src=\"i.png\" onerror=\"x()\"><a href=\"/p\">p</a></p>",
+        );
+        for bad in ["script", "style", "iframe", "onclick", "onerror", "javascript:", "alert"] {
+            assert!(!out.contains(bad), "{bad} in {out}");
+        }
+        assert!(out.contains("src=\"https://x.cn/a/i.png\""), "{out}");
+        assert!(out.contains("href=\"https://x.cn/p\""), "{out}");
+    }
+
+    #[test]
+    fn text_has_one_line_per_block_and_decoded_entities() {
+        let t = to_text("<p>第一段&nbsp;内容 &amp; 更多</p><ul><li>一</li><li>二</li></ul><script>x</script>尾");
+        assert_eq!(t, "第一段 内容 & 更多\n一\n二\n尾");
+    }
+
+    #[test]
+    fn titles_decoded_and_folded() {
+        assert_eq!(title_text("  AI&nbsp;眼镜 &mdash; 大会\n开幕 ", false), "AI 眼镜 — 大会 开幕");
+        assert_eq!(title_text("<b>粗体</b> 标题", true), "粗体 标题");
+        assert_eq!(title_text("a < b and c > d", false), "a < b and c > d");
+    }
+
+    #[test]
+    fn first_image_found() {
+        assert_eq!(
+            first_image("<p>x<img alt=\"a\" src=\"https://x/a.jpg?w=1&amp;h=2\"></p>").as_deref(),
+            Some("https://x/a.jpg?w=1&h=2")
+        );
+        assert_eq!(first_image("<p>none</p>"), None);
+    }
+}

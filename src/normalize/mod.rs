@@ -1,0 +1,189 @@
+//! [`RawItem`] to [`Item`]: canonical URLs, sanitized HTML, plain text,
+//! sane dates and a stable identity.
+
+pub mod html;
+pub mod url;
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::IdPolicy;
+use crate::model::{Item, RawFeed, RawItem};
+pub use html::Sanitizer;
+
+/// Longest title kept, in characters; longer ones are cut with an ellipsis.
+const MAX_TITLE_CHARS: usize = 300;
+
+/// What normalization needs to know about the feed an item came from.
+pub struct Context {
+    /// Base for relative links: the feed's URL (or its site link for local files).
+    pub base: Option<::url::Url>,
+    pub id_policy: IdPolicy,
+    /// The time of this fetch: dates after it are not believed.
+    pub now: DateTime<Utc>,
+    pub sanitizer: Sanitizer,
+}
+
+impl Context {
+    /// A context for `feed` fetched from `source_url`.
+    pub fn for_feed(feed: &RawFeed, source_url: &str, id_policy: IdPolicy, now: DateTime<Utc>) -> Context {
+        let source = ::url::Url::parse(source_url).ok();
+        let base = match &source {
+            Some(u) if matches!(u.scheme(), "http" | "https") => Some(u.clone()),
+            // A local file: its relative links mean the site's.
+            _ => feed
+                .link
+                .as_deref()
+                .and_then(|l| ::url::Url::parse(l).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .or(source),
+        };
+        let sanitizer = Sanitizer::new(base.as_ref());
+        Context { base, id_policy, now, sanitizer }
+    }
+}
+
+/// Normalizes every item of a feed; items with nothing to show are dropped.
+pub fn normalize_feed(feed: RawFeed, ctx: &Context) -> Vec<Item> {
+    feed.items.into_iter().filter_map(|i| normalize_item(i, ctx)).collect()
+}
+
+/// Normalizes one item; `None` when it has neither title, text nor link.
+pub fn normalize_item(raw: RawItem, ctx: &Context) -> Option<Item> {
+    let base = ctx.base.as_ref();
+    let url = raw.link.as_deref().and_then(|l| url::canonical_url(l, base));
+    let summary_html = raw.summary.as_deref().map(|h| ctx.sanitizer.clean(h)).filter(|s| !s.is_empty());
+    let content_html = raw.content.as_deref().map(|h| ctx.sanitizer.clean(h)).filter(|s| !s.is_empty());
+    let text = content_html.as_deref().or(summary_html.as_deref()).map(html::to_text).unwrap_or_default();
+    let mut title = raw.title.as_deref().map(|t| html::title_text(t, raw.title_is_html)).unwrap_or_default();
+    if title.is_empty() {
+        // A title-less item (common in microblog-style feeds) is named by its text.
+        title = text.lines().next().unwrap_or("").chars().take(60).collect();
+    }
+    if title.is_empty() && url.is_none() {
+        return None;
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        title = title.chars().take(MAX_TITLE_CHARS - 1).chain(['…']).collect();
+    }
+    let image = raw
+        .image
+        .as_deref()
+        .and_then(|i| url::absolute_url(i, base))
+        .or_else(|| content_html.as_deref().and_then(html::first_image))
+        .or_else(|| summary_html.as_deref().and_then(html::first_image))
+        .and_then(|i| url::absolute_url(&i, base));
+    let content_hash = content_hash(&title, &text);
+    let guid = raw.guid.map(|g| html::fold_whitespace(&g)).filter(|g| !g.is_empty());
+    let key = identity(ctx.id_policy, guid.as_deref(), url.as_deref(), &content_hash);
+    Some(Item {
+        key,
+        guid,
+        url,
+        title,
+        summary_html: summary_html.clone().or_else(|| content_html.clone()).unwrap_or_default(),
+        content_html,
+        text,
+        image,
+        authors: raw.authors,
+        categories: raw.categories.iter().map(|c| html::title_text(c, false)).filter(|c| !c.is_empty()).collect(),
+        published: raw.published.filter(|d| believable(*d, ctx.now)),
+        updated: raw.updated.filter(|d| believable(*d, ctx.now)),
+        content_hash,
+    })
+}
+
+/// A date from before feeds existed, or from the future, is not believed:
+/// the first-seen time stands in.
+fn believable(d: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    d.year() >= 1995 && d <= now + Duration::minutes(10)
+}
+
+fn identity(policy: IdPolicy, guid: Option<&str>, url: Option<&str>, hash: &str) -> String {
+    let by_guid = guid.map(|g| format!("guid:{g}"));
+    let by_url = url.map(|u| format!("url:{u}"));
+    let chosen = match policy {
+        IdPolicy::Guid => by_guid.or(by_url),
+        IdPolicy::Link => by_url.or(by_guid),
+    };
+    chosen.unwrap_or_else(|| format!("hash:{hash}"))
+}
+
+/// Hash of the title and text with case and whitespace folded away.
+pub fn content_hash(title: &str, text: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [title, "\u{1f}", text] {
+        for c in part.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase) {
+            let mut buf = [0u8; 4];
+            h.update(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn ctx(policy: IdPolicy) -> Context {
+        let feed = RawFeed::default();
+        Context::for_feed(
+            &feed,
+            "https://www.example.cn/feed/",
+            policy,
+            Utc.with_ymd_and_hms(2025, 4, 2, 12, 0, 0).unwrap(),
+        )
+    }
+
+    fn raw(title: &str) -> RawItem {
+        RawItem { title: Some(title.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn identity_prefers_guid_then_link_then_hash() {
+        let c = ctx(IdPolicy::Guid);
+        let mut r = raw("t");
+        r.link = Some("/a?utm_source=x".into());
+        assert_eq!(normalize_item(r.clone(), &c).unwrap().key, "url:https://www.example.cn/a");
+        r.guid = Some("g-1".into());
+        assert_eq!(normalize_item(r.clone(), &c).unwrap().key, "guid:g-1");
+        assert_eq!(normalize_item(r, &ctx(IdPolicy::Link)).unwrap().key, "url:https://www.example.cn/a");
+        let a = normalize_item(raw("only a title"), &c).unwrap();
+        let b = normalize_item(raw("only  a TITLE"), &c).unwrap();
+        assert!(a.key.starts_with("hash:"));
+        assert_eq!(a.key, b.key, "stable across whitespace and case");
+    }
+
+    #[test]
+    fn future_and_ancient_dates_are_not_believed() {
+        let c = ctx(IdPolicy::Guid);
+        let mut r = raw("t");
+        r.published = Some(Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(normalize_item(r.clone(), &c).unwrap().published, None);
+        r.published = Some(Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(normalize_item(r.clone(), &c).unwrap().published, None);
+        r.published = Some(Utc.with_ymd_and_hms(2025, 4, 2, 1, 0, 0).unwrap());
+        assert!(normalize_item(r, &c).unwrap().published.is_some());
+    }
+
+    #[test]
+    fn image_from_content_made_absolute() {
+        let c = ctx(IdPolicy::Guid);
+        let mut r = raw("t");
+        r.content = Some("<p>x <img src=\"/img/a.png\"></p><script>bad()</script>".into());
+        let i = normalize_item(r, &c).unwrap();
+        assert_eq!(i.image.as_deref(), Some("https://www.example.cn/img/a.png"));
+        assert!(!i.summary_html.contains("script"));
+        assert_eq!(i.text, "x");
+    }
+
+    #[test]
+    fn empty_title_named_by_text_and_nothing_dropped() {
+        let c = ctx(IdPolicy::Guid);
+        let mut r = raw("   ");
+        r.summary = Some("<p>正文第一句。</p>".into());
+        assert_eq!(normalize_item(r, &c).unwrap().title, "正文第一句。");
+        assert!(normalize_item(raw(" "), &c).is_none());
+    }
+}

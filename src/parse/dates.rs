@@ -1,0 +1,281 @@
+//! Dates as real feeds write them: RFC 3339, RFC 822 and its broken variants,
+//! `2025-04-02 08:30:00`, `2025年4月2日 08:30`. A date without a zone is taken
+//! in the source's zone; `CST` means China Standard Time when the source's
+//! zone is at +08:00, US Central otherwise.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// Parses a feed date; `None` when nothing sensible can be read.
+pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let s = input.trim();
+    if s.is_empty() || s.len() > 100 {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    parse_tokens(s, tz)
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1)
+}
+
+fn is_weekday(word: &str) -> bool {
+    let w = word.to_ascii_lowercase();
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().any(|d| w.starts_with(d))
+        || ["星期", "周"].iter().any(|d| word.starts_with(d))
+}
+
+/// Offset in seconds east of UTC for a zone abbreviation.
+fn named_zone(word: &str, tz: Tz) -> Option<i32> {
+    let h = 3600;
+    Some(match word.to_ascii_uppercase().as_str() {
+        "Z" | "UT" | "UTC" | "GMT" | "WET" => 0,
+        "CST" => {
+            // China Standard Time for Chinese sources, US Central otherwise.
+            let probe = Utc::now().with_timezone(&tz).offset().fix().local_minus_utc();
+            if probe == 8 * h { 8 * h } else { -6 * h }
+        }
+        "BJT" | "CCT" | "HKT" | "SGT" | "AWST" | "PHT" => 8 * h,
+        "JST" | "KST" => 9 * h,
+        "IST" => 5 * h + 1800,
+        "EST" => -5 * h,
+        "EDT" => -4 * h,
+        "CDT" => -5 * h,
+        "MST" => -7 * h,
+        "MDT" => -6 * h,
+        "PST" => -8 * h,
+        "PDT" => -7 * h,
+        "BST" | "CET" | "MET" => h,
+        "CEST" | "MEST" | "EET" => 2 * h,
+        "EEST" | "MSK" => 3 * h,
+        "AEST" => 10 * h,
+        "AEDT" => 11 * h,
+        _ => return None,
+    })
+}
+
+/// `+0800`, `+08:00`, `+08`, `GMT+8`, `UTC+08:00`.
+fn numeric_zone(word: &str) -> Option<i32> {
+    let w = word.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let (sign, rest) = match w.as_bytes().first()? {
+        b'+' => (1, &w[1..]),
+        b'-' => (-1, &w[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (hh, mm) = match digits.len() {
+        1 | 2 => (digits.parse::<i32>().ok()?, 0),
+        3 => (digits[..1].parse::<i32>().ok()?, digits[1..].parse::<i32>().ok()?),
+        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        _ => return None,
+    };
+    if hh > 14 || mm > 59 {
+        return None;
+    }
+    Some(sign * (hh * 3600 + mm * 60))
+}
+
+fn parse_time(word: &str) -> Option<(NaiveTime, Option<i32>)> {
+    // A time may carry its zone glued on: 08:30:00+08:00, 08:30:00Z, 08:30:00.123
+    let zone_at = word.find(['+', 'Z', 'z']).or_else(|| word.rfind('-').filter(|&i| i > 0));
+    let (clock, zone) = match zone_at {
+        Some(i) => (&word[..i], Some(&word[i..])),
+        None => (word, None),
+    };
+    let clock = clock.split('.').next()?;
+    let parts: Vec<&str> = clock.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return None;
+    }
+    let h: u32 = parts[0].parse().ok()?;
+    let m: u32 = parts[1].parse().ok()?;
+    let s: u32 = parts.get(2).map_or(Some(0), |p| p.parse().ok())?;
+    let t = NaiveTime::from_hms_opt(h, m, s.min(59))?;
+    let offset = match zone {
+        None => None,
+        Some(z) if z.eq_ignore_ascii_case("z") => Some(0),
+        Some(z) => Some(numeric_zone(z)?),
+    };
+    Some((t, offset))
+}
+
+/// Splits into words, turning Chinese and ISO date punctuation into spaces so
+/// that every layout reduces to a few numbers, a month name and a zone.
+fn tokens(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, out: &mut Vec<String>| {
+        if !cur.is_empty() {
+            out.push(std::mem::take(cur));
+        }
+    };
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '年' | '月' | '日' | '号' | ',' | '，' | '/' | ' ' | '\t' | '\u{3000}' => flush(&mut cur, &mut out),
+            '时' | '点' => cur.push(':'),
+            '分' => {}
+            '秒' => {}
+            'T' if i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(char::is_ascii_digit) => {
+                flush(&mut cur, &mut out)
+            }
+            _ => cur.push(c),
+        }
+    }
+    flush(&mut cur, &mut out);
+    // A date written with dashes or dots (2025-04-02, 2025.04.02) becomes three numbers.
+    let mut split = Vec::new();
+    for t in out {
+        let sep = if t.contains(':') { None } else { ['-', '.'].into_iter().find(|s| t.matches(*s).count() == 2) };
+        match sep {
+            Some(sep) if t.split(sep).all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric())) => {
+                split.extend(t.split(sep).map(str::to_string))
+            }
+            _ => split.push(t),
+        }
+    }
+    // "上午/下午" markers: handled by the caller through a flag.
+    split
+}
+
+fn parse_tokens(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let afternoon = s.contains("下午") || s.contains("晚上");
+    let cleaned = s.replace("上午", " ").replace("下午", " ").replace("晚上", " ");
+    let toks = tokens(&cleaned);
+    let mut numbers: Vec<&str> = Vec::new();
+    let mut month_name = None;
+    let mut time = None;
+    let mut offset: Option<i32> = None;
+    let mut pm = afternoon;
+    for t in &toks {
+        let t = t.as_str();
+        if t.chars().all(|c| c.is_ascii_digit()) {
+            numbers.push(t);
+        } else if t.contains(':') && t.starts_with(|c: char| c.is_ascii_digit()) {
+            let (tm, off) = parse_time(t)?;
+            time = Some(tm);
+            if off.is_some() {
+                offset = off;
+            }
+        } else if let Some(m) = month_of(t) {
+            month_name = Some(m);
+        } else if is_weekday(t) {
+        } else if t.eq_ignore_ascii_case("pm") {
+            pm = true;
+        } else if t.eq_ignore_ascii_case("am") {
+        } else if let Some(o) = numeric_zone(t).or_else(|| named_zone(t, tz)) {
+            offset = Some(o);
+        } else if let Some(o) = t
+            .to_ascii_uppercase()
+            .strip_prefix("GMT")
+            .or_else(|| t.to_ascii_uppercase().strip_prefix("UTC").map(|_| ""))
+            .and_then(|rest| if rest.is_empty() { Some(0) } else { numeric_zone(rest) })
+        {
+            offset = Some(o);
+        } else {
+            return None;
+        }
+    }
+    let (y, m, d) = match (month_name, numbers.as_slice()) {
+        // RFC 822: 02 Apr 2025 / Apr 02 2025
+        (Some(m), [a, b]) => {
+            let (day, year) = if a.len() == 4 { (b, a) } else { (a, b) };
+            (year_of(year)?, m, day.parse().ok()?)
+        }
+        // ISO and Chinese: 2025 04 02; US: 04 02 2025
+        (None, [a, b, c]) if a.len() == 4 => (year_of(a)?, b.parse().ok()?, c.parse().ok()?),
+        (None, [a, b, c]) if c.len() == 4 => (year_of(c)?, a.parse().ok()?, b.parse().ok()?),
+        // 20250402
+        (None, [a]) if a.len() == 8 => (year_of(&a[..4])?, a[4..6].parse().ok()?, a[6..].parse().ok()?),
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(y, m, d)?;
+    let mut time = time.unwrap_or(NaiveTime::MIN);
+    if pm && time < NaiveTime::from_hms_opt(12, 0, 0)? {
+        time += chrono::Duration::hours(12);
+    }
+    let naive = NaiveDateTime::new(date, time);
+    match offset {
+        Some(o) => FixedOffset::east_opt(o)?.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc)),
+        None => tz.from_local_datetime(&naive).earliest().map(|d| d.with_timezone(&Utc)),
+    }
+}
+
+fn year_of(s: &str) -> Option<i32> {
+    let y: i32 = s.parse().ok()?;
+    match s.len() {
+        2 => Some(if y < 70 { 2000 + y } else { 1900 + y }),
+        4 => Some(y),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(s: &str) -> Option<String> {
+        parse_date(s, Tz::Asia__Shanghai).map(|d| d.to_rfc3339())
+    }
+
+    #[test]
+    fn formats_real_feeds_use() {
+        let want = Some("2025-04-02T00:30:00+00:00".to_string());
+        for s in [
+            "Wed, 02 Apr 2025 08:30:00 +0800",
+            "Wed, 2 Apr 2025 8:30:00 +0800",
+            "Wed, 02 Apr 2025 08:30:00 CST",
+            "Wed, 02 Apr 2025 08:30:00",
+            "Thu, 02 Apr 2025 08:30:00 +0800", // wrong weekday
+            "02 Apr 2025 08:30 +08:00",
+            "2 April 2025 08:30:00 GMT+8",
+            "2025-04-02 08:30:00",
+            "2025-04-02T08:30:00",
+            "2025-04-02T08:30:00+08:00",
+            "2025-04-02T00:30:00Z",
+            "2025-04-02 08:30:00 +0800",
+            "2025-04-02T08:30:00.000+0800",
+            "2025年4月2日 08:30",
+            "2025年04月02日 08:30:00",
+            "2025/04/02 08:30",
+            "2025.04.02 08:30",
+            "2025-04-02 上午8:30",
+            "Wed, 02 Apr 2025 00:30:00 GMT",
+            "Wed, 01 Apr 2025 20:30:00 EDT",
+        ] {
+            assert_eq!(sh(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn cst_outside_china_is_us_central() {
+        let d = parse_date("Wed, 02 Apr 2025 08:30:00 CST", Tz::America__Chicago).unwrap();
+        assert_eq!(d.to_rfc3339(), "2025-04-02T14:30:00+00:00");
+    }
+
+    #[test]
+    fn afternoon_and_date_only() {
+        assert_eq!(sh("2025年4月2日 下午3:05"), Some("2025-04-02T07:05:00+00:00".into()));
+        assert_eq!(sh("2025-04-02"), Some("2025-04-01T16:00:00+00:00".into()));
+        assert_eq!(sh("Apr 2, 2025 3:05 PM"), Some("2025-04-02T07:05:00+00:00".into()));
+    }
+
+    #[test]
+    fn garbage_is_none() {
+        for s in ["", "yesterday", "2025-13-45 10:00", "Wed, 32 Apr 2025", "not a date at all", "12:00"] {
+            assert_eq!(sh(s), None, "{s}");
+        }
+    }
+}

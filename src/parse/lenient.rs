@@ -1,0 +1,160 @@
+//! Repairs for the ways real feeds break XML that readers still accept:
+//! `<rss>` without a usable version, bare `&`, stray control characters and
+//! DOCTYPEs (dropped, so no entity is ever expanded).
+
+/// Repaired text and what was repaired (empty when nothing was).
+pub struct Repaired {
+    pub text: String,
+    pub fixes: Vec<String>,
+}
+
+/// Applies every repair; CDATA sections and comments are left as they are.
+pub fn repair(text: &str) -> Repaired {
+    let mut fixes = Vec::new();
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut controls = 0usize;
+    let mut amps = 0usize;
+    let mut doctype = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("<![CDATA[") {
+            let end = after.find("]]>").map_or(after.len(), |e| e + 3);
+            out.push_str("<![CDATA[");
+            let body = &after[..end];
+            controls += push_without_controls(&mut out, body);
+            rest = &after[end..];
+        } else if rest.starts_with("<!--") {
+            let end = rest.find("-->").map_or(rest.len(), |e| e + 3);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        } else if rest.len() >= 9 && rest.as_bytes()[..9].eq_ignore_ascii_case(b"<!DOCTYPE") {
+            rest = &rest[doctype_end(rest)..];
+            doctype = true;
+        } else if rest.starts_with('&') {
+            if is_reference(&rest[1..]) {
+                out.push('&');
+            } else {
+                out.push_str("&amp;");
+                amps += 1;
+            }
+            rest = &rest[1..];
+        } else {
+            let next = rest[1..].find(['<', '&']).map_or(rest.len(), |i| i + 1);
+            controls += push_without_controls(&mut out, &rest[..next]);
+            rest = &rest[next..];
+        }
+    }
+    if doctype {
+        fixes.push("dropped DOCTYPE".to_string());
+    }
+    if amps > 0 {
+        fixes.push(format!("escaped {amps} bare '&'"));
+    }
+    if controls > 0 {
+        fixes.push(format!("removed {controls} control characters"));
+    }
+    if let Some(fixed) = fix_rss_version(&out) {
+        out = fixed;
+        fixes.push("set missing or unknown <rss> version to 2.0".to_string());
+    }
+    Repaired { text: out, fixes }
+}
+
+fn push_without_controls(out: &mut String, s: &str) -> usize {
+    let mut n = 0;
+    for c in s.chars() {
+        if (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}' {
+            n += 1;
+        } else {
+            out.push(c);
+        }
+    }
+    n
+}
+
+/// End of a DOCTYPE, including an internal subset in brackets.
+fn doctype_end(s: &str) -> usize {
+    let mut depth = 0i32;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'[' => depth += 1,
+            b']' => depth -= 1,
+            b'>' if depth <= 0 => return i + 1,
+            _ => {}
+        }
+    }
+    s.len()
+}
+
+/// Whether text after `&` is a complete entity or character reference.
+fn is_reference(s: &str) -> bool {
+    let Some(end) = s.bytes().take(32).position(|b| b == b';') else { return false };
+    let name = &s[..end];
+    if let Some(num) = name.strip_prefix('#') {
+        return if let Some(hex) = num.strip_prefix(['x', 'X']) {
+            !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())
+        } else {
+            !num.is_empty() && num.chars().all(|c| c.is_ascii_digit())
+        };
+    }
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// Gives `<rss>` a version feed-rs accepts, if it lacks one.
+fn fix_rss_version(text: &str) -> Option<String> {
+    let start = text.find("<rss")?;
+    if !text[start + 4..].starts_with(|c: char| c.is_whitespace() || c == '>') {
+        return None;
+    }
+    let end = text[start..].find('>')? + start;
+    let tag = &text[start..end];
+    let version = tag.find("version=").map(|i| {
+        let v = &tag[i + 8..];
+        let q = v.chars().next().unwrap_or('"');
+        let body = &v[1..];
+        let close = body.find(q).unwrap_or(body.len());
+        (i, i + 8 + 1 + close + 1, &body[..close])
+    });
+    match version {
+        Some((_, _, "0.91" | "0.92" | "2.0")) => None,
+        Some((a, b, _)) => {
+            let b = b.min(tag.len());
+            Some(format!("{}{}version=\"2.0\"{}", &text[..start], &tag[..a], &text[start + b..]))
+        }
+        None => Some(format!("{} version=\"2.0\"{}", &text[..start + 4], &text[start + 4..])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_ampersands_escaped_outside_cdata_only() {
+        let r = repair("<t>AT&T &amp; R&D &#169; &#x4e2d; a=1&b=2</t><![CDATA[x & y]]>");
+        assert_eq!(r.text, "<t>AT&amp;T &amp; R&amp;D &#169; &#x4e2d; a=1&amp;b=2</t><![CDATA[x & y]]>");
+        assert_eq!(r.fixes, ["escaped 3 bare '&'"]);
+    }
+
+    #[test]
+    fn rss_version_added_or_replaced() {
+        assert_eq!(repair("<rss><channel/></rss>").text, "<rss version=\"2.0\"><channel/></rss>");
+        assert_eq!(repair("<rss version=\"0.94\" xmlns:a=\"b\">").text, "<rss version=\"2.0\" xmlns:a=\"b\">");
+        assert!(repair("<rss version=\"2.0\">").fixes.is_empty());
+        assert!(repair("<rss-feed>").fixes.is_empty());
+    }
+
+    #[test]
+    fn multibyte_text_is_safe() {
+        let r = repair("<title>雷峰网</title><!doctype x><t>量子位 & 机器之心</t>");
+        assert_eq!(r.text, "<title>雷峰网</title><t>量子位 &amp; 机器之心</t>");
+    }
+
+    #[test]
+    fn controls_and_doctype_removed() {
+        let r = repair("<!DOCTYPE x [<!ENTITY a \"b\">]><t>a\u{b}b\u{1f}</t>");
+        assert_eq!(r.text, "<t>ab</t>");
+        assert_eq!(r.fixes.len(), 2);
+    }
+}

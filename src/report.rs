@@ -1,0 +1,92 @@
+//! Human-readable summaries for the command line.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+
+use crate::ingest::{IngestReport, SourceOutcome, SourceReport};
+use crate::store::SourceState;
+
+/// The stderr lines for one source: its failure, then its warnings, each
+/// naming the source and its URL.
+pub fn problem_lines(r: &SourceReport) -> Vec<String> {
+    let mut out = Vec::new();
+    if let SourceOutcome::Failed { error } = &r.outcome {
+        out.push(r.line(error));
+    }
+    out.extend(r.warnings.iter().map(|w| r.line(&format!("warning: {w}"))));
+    out
+}
+
+/// One short status word and detail for a source's outcome.
+pub fn outcome_text(o: &SourceOutcome) -> String {
+    match o {
+        SourceOutcome::Stored(s) => {
+            format!("ok            {} new, {} updated, {} unchanged", s.new, s.updated, s.unchanged)
+        }
+        SourceOutcome::NotModified => "not modified".to_string(),
+        SourceOutcome::Skipped { until } => format!("skipped       asked not to retry before {}", until.to_rfc3339()),
+        SourceOutcome::Failed { error } => format!("failed        {error}"),
+    }
+}
+
+/// The end-of-run summary: one line per source, then totals.
+pub fn ingest_summary(report: &IngestReport) -> String {
+    let mut s = String::new();
+    let width = report.sources.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
+    for r in &report.sources {
+        let pad = width.saturating_sub(r.name.chars().count());
+        let _ = writeln!(s, "{}{}  {}", r.name, " ".repeat(pad), outcome_text(&r.outcome));
+    }
+    let (mut ok, mut nm, mut skipped, mut new, mut updated) = (0, 0, 0, 0, 0);
+    for r in &report.sources {
+        match &r.outcome {
+            SourceOutcome::Stored(st) => {
+                ok += 1;
+                new += st.new;
+                updated += st.updated;
+            }
+            SourceOutcome::NotModified => nm += 1,
+            SourceOutcome::Skipped { .. } => skipped += 1,
+            SourceOutcome::Failed { .. } => {}
+        }
+    }
+    let _ = writeln!(
+        s,
+        "{} sources: {ok} ok, {nm} not modified, {skipped} skipped, {} failed; {new} new items, {updated} updated",
+        report.sources.len(),
+        report.failed()
+    );
+    s
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
+}
+
+/// `tidings sources`: each source with its last status, item count and error.
+pub fn sources_table(states: &[SourceState], configured: &[String]) -> String {
+    let mut s = String::new();
+    for st in states {
+        let mark = if configured.contains(&st.name) { "" } else { "  (no longer configured)" };
+        let _ = writeln!(s, "{}{mark}\n  url:        {}", st.name, st.url);
+        let _ = writeln!(
+            s,
+            "  status:     {} (last fetch {}, last success {})",
+            st.last_status.as_deref().unwrap_or("never fetched"),
+            when(st.last_fetch_at),
+            when(st.last_success_at)
+        );
+        let _ = writeln!(s, "  items:      {}", st.item_count);
+        if st.consecutive_failures > 0 {
+            let _ = writeln!(s, "  failures:   {} in a row", st.consecutive_failures);
+        }
+        if let Some(e) = &st.last_error {
+            let _ = writeln!(s, "  last error: {e}");
+        }
+        if let Some(t) = st.next_fetch_at {
+            let _ = writeln!(s, "  next fetch: not before {}", when(Some(t)));
+        }
+    }
+    s
+}

@@ -1,0 +1,90 @@
+//! Storage: sources with their fetch state, and items. [`Storage`] is the
+//! narrow interface the pipeline uses; [`SqliteStore`] is the one backend
+//! today (a PostgreSQL one can implement the same trait for several daemons
+//! sharing a database).
+
+mod sqlite;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::Item;
+pub use sqlite::SqliteStore;
+
+/// Storage failures, with the database path.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("database {path} is locked by another process (waited {waited_secs}s)")]
+    Locked { path: PathBuf, waited_secs: u64 },
+    #[error("cannot create folder for database {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("database {path} has schema version {found}, newer than this Tidings knows ({known})")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+}
+
+/// What is remembered about a source between fetches.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceState {
+    pub name: String,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// `ok`, `not_modified`, `failed` or `skipped`.
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub last_fetch_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    /// The source is not asked again before this (Retry-After, back-off).
+    pub next_fetch_at: Option<DateTime<Utc>>,
+    pub item_count: u64,
+}
+
+/// The outcome of one fetch, as recorded on the source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FetchRecord {
+    /// New content: validators to send next time.
+    Fetched {
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    NotModified {
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    Failed {
+        error: String,
+        retry_after: Option<DateTime<Utc>>,
+    },
+}
+
+/// Counts from storing one source's items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// The pipeline's view of storage.
+pub trait Storage {
+    /// Registers configured sources (by name), updating changed URLs.
+    fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError>;
+    /// Every known source's state, configured or not.
+    fn source_states(&self) -> Result<Vec<SourceState>, StoreError>;
+    /// Records a fetch that stored nothing (304 or failure).
+    fn record_fetch(&mut self, source: &str, record: &FetchRecord, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Stores a source's items and its fetch state in one transaction.
+    /// Exact duplicates (same key in the source, same canonical URL, same
+    /// content hash) update the existing item, keeping its first-seen time.
+    fn store_items(
+        &mut self,
+        source: &str,
+        items: &[Item],
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+    ) -> Result<StoreStats, StoreError>;
+}

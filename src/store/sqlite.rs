@@ -1,0 +1,439 @@
+//! The SQLite backend: one file, WAL mode, numbered schema migrations.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{FetchRecord, SourceState, Storage, StoreError, StoreStats};
+use crate::model::Item;
+
+/// Schema migrations; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: sources and items
+    "CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_status TEXT,
+        last_error TEXT,
+        last_fetch_at INTEGER,
+        last_success_at INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_fetch_at INTEGER
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        guid TEXT,
+        url TEXT,
+        title TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        content_html TEXT,
+        text TEXT NOT NULL,
+        image TEXT,
+        authors TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        date_from_feed INTEGER NOT NULL,
+        updated_at INTEGER,
+        first_seen_at INTEGER NOT NULL,
+        changed_at INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        UNIQUE (source_id, key)
+    );
+    CREATE INDEX items_url ON items(url) WHERE url IS NOT NULL;
+    CREATE INDEX items_source_hash ON items(source_id, content_hash);
+    CREATE INDEX items_published ON items(published_at);",
+];
+
+/// A SQLite database file holding Tidings' state.
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    busy_timeout: Duration,
+}
+
+fn ts(d: DateTime<Utc>) -> i64 {
+    d.timestamp()
+}
+
+fn from_ts(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| Utc.timestamp_opt(t, 0).single())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: path.to_path_buf(), source })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite { path: path.to_path_buf(), source })?;
+        let mut store = SqliteStore { conn, path: path.to_path_buf(), busy_timeout };
+        store.setup()?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        let busy = matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        if busy {
+            StoreError::Locked { path: self.path.clone(), waited_secs: self.busy_timeout.as_secs() }
+        } else {
+            StoreError::Sqlite { path: self.path.clone(), source }
+        }
+    }
+
+    fn setup(&mut self) -> Result<(), StoreError> {
+        self.conn.busy_timeout(self.busy_timeout).map_err(|e| self.err(e))?;
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.err(e))?;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+            tx.execute_batch(sql).map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+            tx.commit().map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+        }
+        Ok(())
+    }
+
+    /// The underlying connection, for read-only queries of later stages and tests.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Schema version in use.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+}
+
+fn apply_record(tx: &Connection, source_id: i64, record: &FetchRecord, at: i64) -> rusqlite::Result<()> {
+    match record {
+        FetchRecord::Fetched { etag, last_modified } | FetchRecord::NotModified { etag, last_modified } => {
+            let status = if matches!(record, FetchRecord::Fetched { .. }) { "ok" } else { "not_modified" };
+            tx.execute(
+                "UPDATE sources SET etag = COALESCE(?2, etag), last_modified = COALESCE(?3, last_modified),
+                 last_status = ?4, last_error = NULL, last_fetch_at = ?5, last_success_at = ?5,
+                 consecutive_failures = 0, next_fetch_at = NULL WHERE id = ?1",
+                params![source_id, etag, last_modified, status, at],
+            )?;
+        }
+        FetchRecord::Failed { error, retry_after } => {
+            tx.execute(
+                "UPDATE sources SET last_status = 'failed', last_error = ?2, last_fetch_at = ?3,
+                 consecutive_failures = consecutive_failures + 1, next_fetch_at = ?4 WHERE id = ?1",
+                params![source_id, error, at, retry_after.map(ts)],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn source_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT id FROM sources WHERE name = ?1", [name], |r| r.get(0))
+}
+
+/// The stored fields that decide whether an item changed.
+struct Existing {
+    id: i64,
+    source_id: i64,
+    content_hash: String,
+    url: Option<String>,
+    image: Option<String>,
+    published_at: i64,
+    date_from_feed: bool,
+}
+
+fn find_existing(tx: &Connection, source_id: i64, item: &Item) -> rusqlite::Result<Option<Existing>> {
+    let cols = "id, source_id, content_hash, url, image, published_at, date_from_feed";
+    let map = |r: &rusqlite::Row<'_>| {
+        Ok(Existing {
+            id: r.get(0)?,
+            source_id: r.get(1)?,
+            content_hash: r.get(2)?,
+            url: r.get(3)?,
+            image: r.get(4)?,
+            published_at: r.get(5)?,
+            date_from_feed: r.get(6)?,
+        })
+    };
+    let by_key = tx
+        .prepare_cached(&format!("SELECT {cols} FROM items WHERE source_id = ?1 AND key = ?2"))?
+        .query_row(params![source_id, item.key], map)
+        .optional()?;
+    if by_key.is_some() {
+        return Ok(by_key);
+    }
+    if let Some(url) = &item.url {
+        let by_url = tx
+            .prepare_cached(&format!("SELECT {cols} FROM items WHERE url = ?1 ORDER BY id LIMIT 1"))?
+            .query_row([url], map)
+            .optional()?;
+        if by_url.is_some() {
+            return Ok(by_url);
+        }
+    }
+    tx.prepare_cached(&format!(
+        "SELECT {cols} FROM items WHERE source_id = ?1 AND content_hash = ?2 ORDER BY id LIMIT 1"
+    ))?
+    .query_row(params![source_id, item.content_hash], map)
+    .optional()
+}
+
+fn store_one(tx: &Connection, source_id: i64, item: &Item, at: i64) -> rusqlite::Result<Outcome> {
+    let authors = serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into());
+    let categories = serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
+    let published = item.published.map(ts);
+    match find_existing(tx, source_id, item)? {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO items (source_id, key, guid, url, title, summary_html, content_html, text, image,
+                 authors, categories, published_at, date_from_feed, updated_at, first_seen_at, changed_at, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
+            )?
+            .execute(params![
+                source_id,
+                item.key,
+                item.guid,
+                item.url,
+                item.title,
+                item.summary_html,
+                item.content_html,
+                item.text,
+                item.image,
+                authors,
+                categories,
+                published.unwrap_or(at),
+                published.is_some(),
+                item.updated.map(ts),
+                at,
+                item.content_hash,
+            ])?;
+            Ok(Outcome::New)
+        }
+        Some(e) => {
+            let published_at = published.unwrap_or(e.published_at);
+            let image = item.image.clone().or(e.image.clone());
+            let changed = e.content_hash != item.content_hash
+                || (item.url.is_some() && e.url != item.url)
+                || e.image != image
+                || (published.is_some() && published_at != e.published_at);
+            if !changed {
+                return Ok(Outcome::Unchanged);
+            }
+            let key = if e.source_id == source_id { Some(&item.key) } else { None };
+            tx.prepare_cached(
+                "UPDATE items SET key = COALESCE(?2, key), guid = COALESCE(?3, guid), url = COALESCE(?4, url),
+                 title = ?5, summary_html = ?6, content_html = ?7, text = ?8, image = ?9, authors = ?10,
+                 categories = ?11, published_at = ?12, date_from_feed = ?13, updated_at = ?14,
+                 changed_at = ?15, content_hash = ?16 WHERE id = ?1",
+            )?
+            .execute(params![
+                e.id,
+                key,
+                item.guid,
+                item.url,
+                item.title,
+                item.summary_html,
+                item.content_html,
+                item.text,
+                image,
+                authors,
+                categories,
+                published_at,
+                published.is_some() || e.date_from_feed,
+                item.updated.map(ts),
+                at,
+                item.content_hash,
+            ])?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+enum Outcome {
+    New,
+    Updated,
+    Unchanged,
+}
+
+impl Storage for SqliteStore {
+    fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        for (name, url) in sources {
+            // A source whose URL changed starts over: old validators mean nothing there.
+            tx.execute(
+                "INSERT INTO sources (name, url) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET url = excluded.url, etag = NULL, last_modified = NULL,
+                   next_fetch_at = NULL, consecutive_failures = 0
+                 WHERE sources.url <> excluded.url",
+                params![name, url],
+            )
+            .map_err(wrap)?;
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, url, etag, last_modified, last_status, last_error, last_fetch_at, last_success_at,
+                 consecutive_failures, next_fetch_at, (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id)
+                 FROM sources s ORDER BY name",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SourceState {
+                    name: r.get(0)?,
+                    url: r.get(1)?,
+                    etag: r.get(2)?,
+                    last_modified: r.get(3)?,
+                    last_status: r.get(4)?,
+                    last_error: r.get(5)?,
+                    last_fetch_at: from_ts(r.get(6)?),
+                    last_success_at: from_ts(r.get(7)?),
+                    consecutive_failures: r.get(8)?,
+                    next_fetch_at: from_ts(r.get(9)?),
+                    item_count: r.get::<_, i64>(10)?.max(0) as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    fn record_fetch(&mut self, source: &str, record: &FetchRecord, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let id = source_id(&self.conn, source).map_err(|e| self.err(e))?;
+        apply_record(&self.conn, id, record, ts(at)).map_err(|e| self.err(e))
+    }
+
+    fn store_items(
+        &mut self,
+        source: &str,
+        items: &[Item],
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+    ) -> Result<StoreStats, StoreError> {
+        let at = ts(at);
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            let id = source_id(&tx, source)?;
+            let mut stats = StoreStats::default();
+            for item in items {
+                match store_one(&tx, id, item, at)? {
+                    Outcome::New => stats.new += 1,
+                    Outcome::Updated => stats.updated += 1,
+                    Outcome::Unchanged => stats.unchanged += 1,
+                }
+            }
+            apply_record(&tx, id, record, at)?;
+            tx.commit()?;
+            Ok(stats)
+        })();
+        result.map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(key: &str, url: Option<&str>, title: &str) -> Item {
+        Item {
+            key: key.into(),
+            guid: None,
+            url: url.map(str::to_string),
+            title: title.into(),
+            summary_html: String::new(),
+            content_html: None,
+            text: format!("text of {title}"),
+            image: None,
+            authors: vec![],
+            categories: vec![],
+            published: None,
+            updated: None,
+            content_hash: crate::normalize::content_hash(title, &format!("text of {title}")),
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("db/t.sqlite"), Duration::from_secs(1)).unwrap();
+        s.sync_sources(&[("a".into(), "http://a/feed".into()), ("b".into(), "http://b/feed".into())]).unwrap();
+        (dir, s)
+    }
+
+    const OK: FetchRecord = FetchRecord::Fetched { etag: None, last_modified: None };
+
+    #[test]
+    fn duplicates_update_instead_of_insert_and_keep_first_seen() {
+        let (_d, mut s) = open();
+        let t0 = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
+        let t1 = t0 + chrono::Duration::hours(1);
+        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one")], &OK, t0).unwrap();
+        assert_eq!(st, StoreStats { new: 1, updated: 0, unchanged: 0 });
+        // Same guid, edited title: an update.
+        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one, edited")], &OK, t1).unwrap();
+        assert_eq!(st.updated, 1);
+        // Another source linking the same canonical URL: the same item.
+        let st = s.store_items("b", &[item("url:http://a/1", Some("http://a/1"), "one, edited")], &OK, t1).unwrap();
+        assert_eq!(st.unchanged, 1);
+        // Same content re-posted under a new guid in the same source.
+        let st = s.store_items("a", &[item("guid:2", None, "one, edited")], &OK, t1).unwrap();
+        assert_eq!(st.unchanged, 1);
+        let (n, first): (i64, i64) = s
+            .conn
+            .query_row("SELECT COUNT(*), MIN(first_seen_at) FROM items", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!((n, first), (1, t0.timestamp()));
+    }
+
+    #[test]
+    fn fetch_state_round_trips() {
+        let (_d, mut s) = open();
+        let now = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
+        let rec = FetchRecord::Fetched {
+            etag: Some("\"v1\"".into()),
+            last_modified: Some("Tue, 01 Apr 2025 00:00:00 GMT".into()),
+        };
+        s.store_items("a", &[], &rec, now).unwrap();
+        let retry = now + chrono::Duration::seconds(120);
+        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now).unwrap();
+        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now).unwrap();
+        let st = s.source_states().unwrap();
+        assert_eq!(st[0].etag.as_deref(), Some("\"v1\""));
+        assert_eq!(st[0].last_status.as_deref(), Some("ok"));
+        assert_eq!(st[1].consecutive_failures, 2);
+        assert_eq!(st[1].next_fetch_at, Some(retry));
+        // A 304 keeps the validators and clears the failure count.
+        s.record_fetch("b", &FetchRecord::NotModified { etag: None, last_modified: None }, now).unwrap();
+        let st = s.source_states().unwrap();
+        assert_eq!((st[1].consecutive_failures, st[1].next_fetch_at), (0, None));
+    }
+
+    #[test]
+    fn reopening_keeps_schema_version() {
+        let (d, s) = open();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(s);
+        let s = SqliteStore::open(&d.path().join("db/t.sqlite"), Duration::from_secs(1)).unwrap();
+        assert_eq!(s.source_states().unwrap().len(), 2);
+    }
+}
