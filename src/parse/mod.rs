@@ -113,16 +113,18 @@ fn run_feed_rs(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, feed_r
 /// Turns a parse failure into a specific message: where the XML breaks, or
 /// what the document is instead of a feed.
 fn explain(original: &str, repaired: &str, err: &feed_rs::parser::ParseFeedError) -> ParseError {
-    if let Some((line, column, message)) = first_xml_error(repaired) {
-        return ParseError::MalformedXml { line, column, message };
-    }
-    let root = root_element(original);
-    if root.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("html")) || looks_like_html(original) {
+    // An HTML page (an error page, a login wall) is rarely well-formed XML:
+    // say what it is before saying where it breaks.
+    if looks_like_html(original) {
         return match html_title(original) {
             Some(t) => ParseError::NotAFeed(format!("an HTML page titled \"{t}\"")),
             None => ParseError::NotAFeed("an HTML page".into()),
         };
     }
+    if let Some((line, column, message)) = first_xml_error(repaired) {
+        return ParseError::MalformedXml { line, column, message };
+    }
+    let root = root_element(original);
     match root {
         Some(r) => ParseError::NotAFeed(format!("root element <{r}> is not rss, rdf:RDF or feed ({err})")),
         None => ParseError::NotAFeed(format!("no XML root element ({err})")),
