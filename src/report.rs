@@ -30,12 +30,27 @@ pub fn outcome_text(o: &SourceOutcome) -> String {
     }
 }
 
+/// Columns a name takes in a terminal: CJK characters take two.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
 /// The end-of-run summary: one line per source, then totals.
 pub fn ingest_summary(report: &IngestReport) -> String {
     let mut s = String::new();
-    let width = report.sources.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
+    let width = report.sources.iter().map(|r| display_width(&r.name)).max().unwrap_or(0);
     for r in &report.sources {
-        let pad = width.saturating_sub(r.name.chars().count());
+        let pad = width.saturating_sub(display_width(&r.name));
         let _ = writeln!(s, "{}{}  {}", r.name, " ".repeat(pad), outcome_text(&r.outcome));
     }
     let (mut ok, mut nm, mut skipped, mut new, mut updated) = (0, 0, 0, 0, 0);

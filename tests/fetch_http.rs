@@ -34,7 +34,8 @@ fn sources(server: &common::FixtureServer) -> Vec<(&'static str, String)> {
     ]
 }
 
-const FETCH: &str = "timeout_secs = 1\nmax_body_bytes = 1048576\nconcurrency = 16\nper_host_concurrency = 16\nmax_redirects = 3";
+const FETCH: &str =
+    "timeout_secs = 1\nmax_body_bytes = 1048576\nconcurrency = 16\nper_host_concurrency = 16\nmax_redirects = 3";
 
 fn outcomes(r: &IngestReport) -> HashMap<String, SourceOutcome> {
     r.sources.iter().map(|s| (s.name.clone(), s.outcome.clone())).collect()
@@ -177,8 +178,12 @@ async fn the_binary_reports_each_bad_source_on_stderr_and_exits_zero() {
 fn a_bad_config_exits_2_naming_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::write_config(dir.path(), &[("a", "http://127.0.0.1:9/x".into())], "timeout_secs = \"soon\"");
-    let out =
-        std::process::Command::new(env!("CARGO_BIN_EXE_tidings")).arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tidings.toml:12: key `fetch.timeout_secs`"), "{stderr}");

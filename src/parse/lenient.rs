@@ -1,6 +1,6 @@
-//! Repairs for the ways real feeds break XML that readers still accept:
-//! `<rss>` without a usable version, bare `&`, stray control characters and
-//! DOCTYPEs (dropped, so no entity is ever expanded).
+//! Repairs for the ways real feeds break XML that readers still accept: bare
+//! `&`, stray control characters, and DOCTYPEs (dropped; their entities are
+//! never expanded).
 
 /// Repaired text and what was repaired (empty when nothing was).
 pub struct Repaired {
@@ -53,10 +53,6 @@ pub fn repair(text: &str) -> Repaired {
     if controls > 0 {
         fixes.push(format!("removed {controls} control characters"));
     }
-    if let Some(fixed) = fix_rss_version(&out) {
-        out = fixed;
-        fixes.push("set missing or unknown <rss> version to 2.0".to_string());
-    }
     Repaired { text: out, fixes }
 }
 
@@ -101,31 +97,6 @@ fn is_reference(s: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
-/// Gives `<rss>` a version feed-rs accepts, if it lacks one.
-fn fix_rss_version(text: &str) -> Option<String> {
-    let start = text.find("<rss")?;
-    if !text[start + 4..].starts_with(|c: char| c.is_whitespace() || c == '>') {
-        return None;
-    }
-    let end = text[start..].find('>')? + start;
-    let tag = &text[start..end];
-    let version = tag.find("version=").map(|i| {
-        let v = &tag[i + 8..];
-        let q = v.chars().next().unwrap_or('"');
-        let body = &v[1..];
-        let close = body.find(q).unwrap_or(body.len());
-        (i, i + 8 + 1 + close + 1, &body[..close])
-    });
-    match version {
-        Some((_, _, "0.91" | "0.92" | "2.0")) => None,
-        Some((a, b, _)) => {
-            let b = b.min(tag.len());
-            Some(format!("{}{}version=\"2.0\"{}", &text[..start], &tag[..a], &text[start + b..]))
-        }
-        None => Some(format!("{} version=\"2.0\"{}", &text[..start + 4], &text[start + 4..])),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,14 +106,6 @@ mod tests {
         let r = repair("<t>AT&T &amp; R&D &#169; &#x4e2d; a=1&b=2</t><![CDATA[x & y]]>");
         assert_eq!(r.text, "<t>AT&amp;T &amp; R&amp;D &#169; &#x4e2d; a=1&amp;b=2</t><![CDATA[x & y]]>");
         assert_eq!(r.fixes, ["escaped 3 bare '&'"]);
-    }
-
-    #[test]
-    fn rss_version_added_or_replaced() {
-        assert_eq!(repair("<rss><channel/></rss>").text, "<rss version=\"2.0\"><channel/></rss>");
-        assert_eq!(repair("<rss version=\"0.94\" xmlns:a=\"b\">").text, "<rss version=\"2.0\" xmlns:a=\"b\">");
-        assert!(repair("<rss version=\"2.0\">").fixes.is_empty());
-        assert!(repair("<rss-feed>").fixes.is_empty());
     }
 
     #[test]

@@ -205,7 +205,8 @@ pub fn write_config(dir: &Path, sources: &[(&str, String)], fetch: &str) -> Path
         list.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{url}\"\n\n"));
     }
     std::fs::write(dir.join("sources.toml"), list).unwrap();
-    std::fs::write(dir.join("taxonomy.toml"), "[[tag]]\nname = \"大模型\"\nkeywords = [\"大模型\", \"LLM\"]\n").unwrap();
+    std::fs::write(dir.join("taxonomy.toml"), "[[tag]]\nname = \"大模型\"\nkeywords = [\"大模型\", \"LLM\"]\n")
+        .unwrap();
     let config = format!(
         "[site]\nbase_url = \"http://127.0.0.1/\"\ntimezone = \"Asia/Shanghai\"\n\n\
          [storage]\ndatabase = \"data/t.sqlite\"\n\n[output]\ndir = \"out\"\n\n\

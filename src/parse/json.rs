@@ -1,0 +1,79 @@
+//! JSON Feed 1.0 and 1.1.
+
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use super::ParseError;
+use super::dates::parse_date;
+use crate::model::{FeedFormat, RawFeed, RawItem};
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Parses a JSON Feed document.
+pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
+    let v: Value = serde_json::from_str(doc).map_err(|e| ParseError::Json(e.to_string()))?;
+    let version = text(&v, "version").unwrap_or_default();
+    if !version.starts_with("https://jsonfeed.org/version/") {
+        return Err(ParseError::NotAFeed(format!("a JSON document without a JSON Feed version (`{version}`)")));
+    }
+    let items = v.get("items").and_then(Value::as_array).ok_or_else(|| ParseError::Json("no `items` array".into()))?;
+    let items = items
+        .iter()
+        .map(|i| {
+            let mut authors: Vec<String> = i
+                .get("authors")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|p| text(p, "name")).collect())
+                .unwrap_or_default();
+            if let Some(a) = i.get("author").and_then(|a| text(a, "name")) {
+                authors.push(a);
+            }
+            let content_html = text(i, "content_html");
+            let content_text = text(i, "content_text").map(|t| {
+                // Plain text becomes HTML paragraphs, escaped.
+                t.split("\n\n").map(|p| format!("<p>{}</p>", html_escape::encode_text(p.trim()))).collect::<String>()
+            });
+            RawItem {
+                guid: i.get("id").and_then(|id| match id {
+                    Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
+                title: text(i, "title"),
+                title_is_html: false,
+                link: text(i, "url").or_else(|| text(i, "external_url")),
+                published: text(i, "date_published").and_then(|d| parse_date(&d, tz)),
+                updated: text(i, "date_modified").and_then(|d| parse_date(&d, tz)),
+                authors,
+                summary: text(i, "summary").map(|s| html_escape::encode_text(&s).into_owned()),
+                content: content_html.or(content_text),
+                categories: i
+                    .get("tags")
+                    .and_then(Value::as_array)
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
+                            .filter(|s| !s.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                image: text(i, "image").or_else(|| text(i, "banner_image")),
+            }
+        })
+        .map(|mut item| {
+            if item.published.is_none() {
+                item.published = item.updated;
+            }
+            item
+        })
+        .collect();
+    Ok(RawFeed {
+        format: FeedFormat::Json,
+        title: text(&v, "title"),
+        link: text(&v, "home_page_url"),
+        items,
+        repairs: Vec::new(),
+    })
+}

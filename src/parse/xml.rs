@@ -1,0 +1,735 @@
+//! Our own streaming reader for XML feeds (RSS 0.9x/1.0/2.0, Atom 0.3/1.0) on
+//! quick-xml: one pass, no tree, field text sliced straight out of the input.
+//!
+//! It exists because feed-rs, on real feeds, invents ids for items without a
+//! guid, drops RSS 1.0 items without a link, ignores `dc:title`, lone
+//! `media:thumbnail`s, Atom 0.3 and inline XHTML, and reads `CST` as US time.
+
+use chrono_tz::Tz;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use url::Url;
+
+use super::ParseError;
+use super::dates::parse_date;
+use crate::model::{FeedFormat, RawFeed, RawItem};
+
+/// Namespaces we read, by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ns {
+    /// No namespace, or an RSS one (RSS 2.0 is unnamespaced; 1.0 and 0.90 are not).
+    Rss,
+    Atom,
+    Dc,
+    DcTerms,
+    Content,
+    Media,
+    Itunes,
+    Rdf,
+    Other,
+}
+
+fn ns_of(r: &ResolveResult<'_>) -> Ns {
+    match r {
+        ResolveResult::Unbound => Ns::Rss,
+        ResolveResult::Unknown(_) => Ns::Other,
+        ResolveResult::Bound(ns) => match ns.as_ref().trim_end_matches('/') {
+            "http://www.w3.org/2005/Atom" | "http://purl.org/atom/ns#" => Ns::Atom,
+            "http://purl.org/rss/1.0"
+            | "http://my.netscape.com/rdf/simple/0.9"
+            | "http://backend.userland.com/rss2"
+            | "http://backend.userland.com/rss"
+            | "http://purl.org/net/rss1.1#" => Ns::Rss,
+            "http://purl.org/dc/elements/1.1" => Ns::Dc,
+            "http://purl.org/dc/terms" => Ns::DcTerms,
+            "http://purl.org/rss/1.0/modules/content" => Ns::Content,
+            "http://search.yahoo.com/mrss" | "http://video.search.yahoo.com/mrss" => Ns::Media,
+            "http://www.itunes.com/dtds/podcast-1.0.dtd" => Ns::Itunes,
+            "http://www.w3.org/1999/02/22-rdf-syntax-ns#" => Ns::Rdf,
+            _ => Ns::Other,
+        },
+    }
+}
+
+/// How the text of a captured element is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextKind {
+    /// Escaped or CDATA text that is HTML once decoded (RSS description, Atom type="html").
+    Html,
+    /// Plain text (Atom type="text", RSS titles).
+    Text,
+    /// Inline XHTML markup (Atom type="xhtml").
+    Xhtml,
+}
+
+/// Which field a captured element fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Title,
+    AltTitle,
+    Link,
+    Guid { permalink: bool },
+    Published,
+    Updated,
+    Author,
+    Summary,
+    AltSummary,
+    Content,
+    Category,
+    ChannelTitle,
+    ChannelLink,
+}
+
+struct Capture {
+    depth: usize,
+    field: Field,
+    kind: TextKind,
+    start: usize,
+}
+
+#[derive(Default)]
+struct ItemBuilder {
+    item: RawItem,
+    depth: usize,
+    alt_title: Option<String>,
+    alt_summary: Option<String>,
+    about: Option<String>,
+    /// Best image so far and its rank (lower is better).
+    image: Option<(u8, String)>,
+    link_rank: u8,
+}
+
+impl ItemBuilder {
+    fn offer_image(&mut self, rank: u8, url: Option<String>) {
+        if let Some(url) = url.filter(|u| !u.trim().is_empty())
+            && self.image.as_ref().is_none_or(|(r, _)| rank < *r)
+        {
+            self.image = Some((rank, url.trim().to_string()));
+        }
+    }
+
+    fn finish(mut self) -> RawItem {
+        if self.item.title.is_none() {
+            self.item.title = self.alt_title;
+        }
+        if self.item.summary.is_none() {
+            self.item.summary = self.alt_summary;
+        }
+        if self.item.link.is_none() {
+            self.item.link = self.about.clone();
+        }
+        if self.item.guid.is_none() {
+            // RSS 1.0: rdf:about is the item's identity.
+            self.item.guid = self.about;
+        }
+        if self.item.published.is_none() {
+            self.item.published = self.item.updated;
+        }
+        self.item.image = self.image.map(|(_, u)| u);
+        self.item
+    }
+}
+
+/// Parses an XML feed document.
+pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, ParseError> {
+    let mut reader = quick_xml::NsReader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let doc_base = base.and_then(|b| Url::parse(b).ok());
+    let mut feed = RawFeed::default();
+    let mut root_seen = false;
+    let mut depth = 0usize;
+    let mut bases: Vec<(usize, Url)> = Vec::new();
+    let mut item: Option<ItemBuilder> = None;
+    let mut capture: Option<Capture> = None;
+    // Parent element (ns, local name) of the current position, by depth.
+    let mut parents: Vec<(Ns, String)> = Vec::new();
+    let mut in_channel_image = false;
+    // An Atom document without its namespace: unbound names are Atom's.
+    let mut unbound_is_atom = false;
+
+    loop {
+        let before = reader.buffer_position() as usize;
+        let resolved = reader.read_resolved_event();
+        let (ns_result, event) = match resolved {
+            Ok(pair) => pair,
+            Err(e) => {
+                let pos = reader.error_position() as usize;
+                let (line, column) = super::line_col(text, pos);
+                return Err(ParseError::MalformedXml { line, column, message: e.to_string() });
+            }
+        };
+        let ns = match ns_of(&ns_result) {
+            Ns::Rss if unbound_is_atom && matches!(ns_result, ResolveResult::Unbound) => Ns::Atom,
+            other => other,
+        };
+        let root_uri = match (&ns_result, root_seen) {
+            (ResolveResult::Bound(uri), false) => Some(uri.as_ref().to_string()),
+            _ => None,
+        };
+        let after = reader.buffer_position() as usize;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                let local = e.local_name().as_ref().to_string();
+                if !root_seen {
+                    root_seen = true;
+                    if let (Ns::Other, Some(uri)) = (ns, root_uri) {
+                        let role = match local.as_str() {
+                            "rss" => Some(Ns::Rss),
+                            "feed" => Some(Ns::Atom),
+                            _ => None,
+                        };
+                        // A root <rss> or <feed> in a namespace we do not know: read
+                        // the document again with that namespace declared as the
+                        // one the root's name implies.
+                        let tag = &text[before..after];
+                        if let Some(role) = role
+                            && tag.contains(uri.as_str())
+                        {
+                            let fixed = format!(
+                                "{}{}{}",
+                                &text[..before],
+                                tag.replacen(uri.as_str(), adopted_uri(role), 1),
+                                &text[after..]
+                            );
+                            return parse_xml(&fixed, base, tz);
+                        }
+                    }
+                    feed.format = match (ns, local.as_str()) {
+                        (Ns::Rss, "rss") => match attr(e, "version").as_deref() {
+                            Some("0.91" | "0.92" | "0.90") => FeedFormat::Rss0,
+                            _ => FeedFormat::Rss2,
+                        },
+                        (Ns::Rdf, "RDF") => FeedFormat::Rss1,
+                        (Ns::Atom, "feed" | "entry") => FeedFormat::Atom,
+                        (Ns::Rss, "feed") => {
+                            unbound_is_atom = true;
+                            FeedFormat::Atom
+                        }
+                        _ => {
+                            return Err(ParseError::NotAFeed(format!(
+                                "root element <{}> is not rss, rdf:RDF or feed",
+                                qname(e)
+                            )));
+                        }
+                    };
+                }
+                let depth_now = depth + 1;
+                if !empty {
+                    depth = depth_now;
+                }
+                if let Some(b) = attr(e, "xml:base") {
+                    let parent = bases.last().map(|(_, u)| u.clone()).or_else(|| doc_base.clone());
+                    if let Ok(u) = Url::options().base_url(parent.as_ref()).parse(&b) {
+                        if empty {
+                            // applies to nothing inside
+                        } else {
+                            bases.push((depth_now, u));
+                        }
+                    }
+                }
+                if capture.is_some() {
+                    continue;
+                }
+                let base = bases.last().map(|(_, u)| u.clone()).or_else(|| doc_base.clone());
+                let parent = parents.last().cloned();
+                if !empty {
+                    parents.push((ns, local.clone()));
+                }
+
+                // Items start.
+                let is_item = match (ns, local.as_str()) {
+                    (Ns::Rss, "item") => true,
+                    (Ns::Atom, "entry") => true,
+                    (Ns::Rss, "entry") if depth_now == 1 => {
+                        // An Atom entry document without its namespace.
+                        unbound_is_atom = true;
+                        true
+                    }
+                    _ => false,
+                };
+                if is_item && item.is_none() {
+                    if empty {
+                        continue;
+                    }
+                    let mut b = ItemBuilder { depth: depth_now, link_rank: u8::MAX, ..Default::default() };
+                    b.about = attr(e, "rdf:about").or_else(|| attr(e, "about")).map(|a| resolve(&a, base.as_ref()));
+                    item = Some(b);
+                    continue;
+                }
+
+                if let Some(it) = item.as_mut() {
+                    let direct = depth_now == it.depth + 1;
+                    // Media and iTunes images may sit anywhere inside the item (media:group).
+                    match (ns, local.as_str()) {
+                        (Ns::Rss, "enclosure") if direct => {
+                            let url = attr(e, "url").map(|u| resolve(&u, base.as_ref()));
+                            let is_image = attr(e, "type").map_or_else(
+                                || url.as_deref().is_some_and(super::looks_like_image_url),
+                                |t| t.starts_with("image/"),
+                            );
+                            if is_image {
+                                it.offer_image(0, url);
+                            }
+                        }
+                        (Ns::Media, "content") => {
+                            let is_image = attr(e, "medium").as_deref() == Some("image")
+                                || attr(e, "type").is_some_and(|t| t.starts_with("image/"))
+                                || (attr(e, "type").is_none()
+                                    && attr(e, "url").as_deref().is_some_and(super::looks_like_image_url));
+                            if is_image {
+                                it.offer_image(1, attr(e, "url").map(|u| resolve(&u, base.as_ref())));
+                            }
+                        }
+                        (Ns::Media, "thumbnail") => {
+                            it.offer_image(2, attr(e, "url").map(|u| resolve(&u, base.as_ref())))
+                        }
+                        (Ns::Itunes, "image") => it.offer_image(3, attr(e, "href").map(|u| resolve(&u, base.as_ref()))),
+                        (Ns::Atom, "link") if direct => {
+                            let rel = attr(e, "rel").unwrap_or_else(|| "alternate".into());
+                            let href = attr(e, "href").map(|h| resolve(&h, base.as_ref()));
+                            let ty = attr(e, "type");
+                            if rel == "alternate" {
+                                // Prefer an HTML alternate over other types.
+                                let rank = if ty.as_deref().is_none_or(|t| t.contains("html")) { 0 } else { 1 };
+                                if rank < it.link_rank && href.is_some() {
+                                    it.item.link = href;
+                                    it.link_rank = rank;
+                                }
+                            } else if rel == "enclosure" && ty.as_deref().is_some_and(|t| t.starts_with("image/")) {
+                                it.offer_image(4, href);
+                            }
+                        }
+                        (Ns::Atom, "category") if direct => {
+                            if let Some(c) = attr(e, "label").or_else(|| attr(e, "term")) {
+                                it.item.categories.push(c);
+                            }
+                        }
+                        _ => {}
+                    }
+                    if empty {
+                        continue;
+                    }
+                    let author_child = !direct
+                        && depth_now == it.depth + 2
+                        && parent
+                            .as_ref()
+                            .is_some_and(|(pns, pl)| *pns == Ns::Atom && (pl == "author" || pl == "contributor"));
+                    let field = if author_child {
+                        match (ns, local.as_str()) {
+                            (Ns::Atom, "name") => Some(Field::Author),
+                            _ => None,
+                        }
+                    } else if direct {
+                        item_field(ns, &local, e)
+                    } else {
+                        match (ns, local.as_str()) {
+                            (Ns::Media, "title") => Some(Field::AltTitle),
+                            (Ns::Media, "description") => Some(Field::AltSummary),
+                            _ => None,
+                        }
+                    };
+                    if let Some(field) = field {
+                        capture = Some(Capture {
+                            depth: depth_now,
+                            field,
+                            kind: text_kind(ns, &local, e, field),
+                            start: after,
+                        });
+                    }
+                    continue;
+                }
+
+                // Channel level: the feed's own title and link.
+                let channel_parent = parent
+                    .as_ref()
+                    .is_some_and(|(pns, pl)| matches!((pns, pl.as_str()), (Ns::Rss, "channel") | (Ns::Atom, "feed")));
+                if local == "image" && ns == Ns::Rss {
+                    in_channel_image = !empty;
+                }
+                if channel_parent && !in_channel_image {
+                    match (ns, local.as_str()) {
+                        (Ns::Rss | Ns::Atom, "title") if !empty => {
+                            capture = Some(Capture {
+                                depth: depth_now,
+                                field: Field::ChannelTitle,
+                                kind: TextKind::Text,
+                                start: after,
+                            });
+                        }
+                        (Ns::Rss, "link") if !empty => {
+                            capture = Some(Capture {
+                                depth: depth_now,
+                                field: Field::ChannelLink,
+                                kind: TextKind::Text,
+                                start: after,
+                            });
+                        }
+                        (Ns::Atom, "link") => {
+                            let rel = attr(e, "rel").unwrap_or_else(|| "alternate".into());
+                            if rel == "alternate" && feed.link.is_none() {
+                                feed.link = attr(e, "href").map(|h| resolve(&h, base.as_ref()));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Event::End(_) => {
+                let closing = depth;
+                depth = depth.saturating_sub(1);
+                while bases.last().is_some_and(|(d, _)| *d >= closing) {
+                    bases.pop();
+                }
+                if let Some(c) = capture.as_ref() {
+                    if c.depth != closing {
+                        continue;
+                    }
+                    let raw = &text[c.start..before];
+                    let value = field_value(raw, c.kind);
+                    let (field, kind) = (c.field, c.kind);
+                    capture = None;
+                    let base = bases.last().map(|(_, u)| u.clone()).or_else(|| doc_base.clone());
+                    match field {
+                        Field::ChannelTitle => {
+                            if feed.title.is_none() {
+                                feed.title = Some(value.trim().to_string());
+                            }
+                        }
+                        Field::ChannelLink => {
+                            if feed.link.is_none() && !value.trim().is_empty() {
+                                feed.link = Some(resolve(value.trim(), base.as_ref()));
+                            }
+                        }
+                        _ => {
+                            if let Some(it) = item.as_mut() {
+                                apply(it, field, kind, value, base.as_ref(), tz);
+                            }
+                        }
+                    }
+                    parents.pop();
+                    continue;
+                }
+                parents.pop();
+                if item.as_ref().is_some_and(|it| it.depth == closing)
+                    && let Some(done) = item.take()
+                {
+                    feed.items.push(done.finish());
+                }
+                if in_channel_image && parents.last().is_none_or(|(_, l)| l != "image") {
+                    in_channel_image = false;
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !root_seen {
+        return Err(ParseError::NotAFeed("no XML root element".into()));
+    }
+    if depth > 0 {
+        let (line, column) = super::line_col(text, text.len());
+        return Err(ParseError::MalformedXml {
+            line,
+            column,
+            message: format!("unexpected end of input ({depth} element(s) left open)"),
+        });
+    }
+    Ok(feed)
+}
+
+/// The field an element directly inside an item fills.
+fn item_field(ns: Ns, local: &str, e: &BytesStart<'_>) -> Option<Field> {
+    Some(match (ns, local) {
+        (Ns::Rss | Ns::Atom, "title") => Field::Title,
+        (Ns::Dc, "title") => Field::AltTitle,
+        (Ns::Rss, "link") => Field::Link,
+        (Ns::Rss, "guid") => {
+            Field::Guid { permalink: attr(e, "isPermaLink").is_none_or(|v| !v.eq_ignore_ascii_case("false")) }
+        }
+        (Ns::Atom, "id") => Field::Guid { permalink: false },
+        (Ns::Rss, "pubDate")
+        | (Ns::Dc, "date")
+        | (Ns::Atom, "published" | "issued")
+        | (Ns::DcTerms, "created" | "issued") => Field::Published,
+        (Ns::Atom, "updated" | "modified") | (Ns::DcTerms, "modified") => Field::Updated,
+        (Ns::Rss, "author") | (Ns::Dc, "creator") | (Ns::Itunes, "author") => Field::Author,
+        (Ns::Rss, "description") | (Ns::Atom, "summary") => Field::Summary,
+        (Ns::Dc, "description") | (Ns::Itunes, "summary") | (Ns::Media, "description") => Field::AltSummary,
+        (Ns::Content, "encoded") | (Ns::Atom, "content") => Field::Content,
+        (Ns::Rss, "category") | (Ns::Dc, "subject") => Field::Category,
+        (Ns::Media, "title") => Field::AltTitle,
+        _ => return None,
+    })
+}
+
+/// How an element's text is to be read, from its `type` (and Atom 0.3 `mode`).
+fn text_kind(ns: Ns, local: &str, e: &BytesStart<'_>, field: Field) -> TextKind {
+    if ns == Ns::Atom {
+        let ty = attr(e, "type").unwrap_or_default().to_ascii_lowercase();
+        let mode = attr(e, "mode").unwrap_or_default();
+        return match ty.as_str() {
+            "xhtml" | "application/xhtml+xml" if mode != "escaped" => TextKind::Xhtml,
+            "html" | "text/html" | "xhtml" | "application/xhtml+xml" => TextKind::Html,
+            "" if mode == "escaped" && !matches!(field, Field::Title) => TextKind::Html,
+            _ if local == "content" && ty.ends_with("xml") => TextKind::Xhtml,
+            _ => TextKind::Text,
+        };
+    }
+    match field {
+        Field::Summary | Field::AltSummary | Field::Content => TextKind::Html,
+        _ => TextKind::Text,
+    }
+}
+
+/// Text of a captured element: CDATA kept literally, entities decoded
+/// elsewhere, comments dropped; XHTML kept as markup.
+fn field_value(raw: &str, kind: TextKind) -> String {
+    if kind == TextKind::Xhtml {
+        return strip_xhtml_div(raw).to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while !rest.is_empty() {
+        if let Some(i) = rest.find(['<', '&']) {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if let Some(after) = tail.strip_prefix("<![CDATA[") {
+                let end = after.find("]]>").unwrap_or(after.len());
+                out.push_str(&after[..end]);
+                rest = after.get(end + 3..).unwrap_or("");
+            } else if let Some(after) = tail.strip_prefix("<!--") {
+                rest = after.find("-->").map_or("", |e| &after[e + 3..]);
+            } else if let Some(after_amp) = tail.strip_prefix('&') {
+                let end = after_amp.find(';').filter(|&e| e < 32).map(|e| e + 2);
+                match end {
+                    Some(end) => {
+                        out.push_str(&html_escape::decode_html_entities(&tail[..end]));
+                        rest = &tail[end..];
+                    }
+                    None => {
+                        out.push('&');
+                        rest = &tail[1..];
+                    }
+                }
+            } else {
+                // Markup inside a text element (e.g. <b> in an RSS title): kept as is.
+                out.push('<');
+                rest = &tail[1..];
+            }
+        } else {
+            out.push_str(rest);
+            rest = "";
+        }
+    }
+    out
+}
+
+/// The content of the wrapping `<div>` Atom requires around inline XHTML.
+fn strip_xhtml_div(inner: &str) -> &str {
+    let t = inner.trim();
+    if t.starts_with("<div")
+        && let Some(open_end) = t.find('>')
+        && let Some(close) = t.rfind("</div>")
+        && close > open_end
+    {
+        return &t[open_end + 1..close];
+    }
+    t
+}
+
+fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base: Option<&Url>, tz: Tz) {
+    let trimmed = value.trim();
+    match field {
+        Field::Title => {
+            if it.item.title.is_none() {
+                it.item.title_is_html = kind != TextKind::Text;
+                it.item.title = Some(value);
+            }
+        }
+        Field::AltTitle => {
+            if it.alt_title.is_none() && !trimmed.is_empty() {
+                it.alt_title = Some(value);
+            }
+        }
+        Field::Link => {
+            if !trimmed.is_empty() && it.link_rank > 0 {
+                it.item.link = Some(resolve(trimmed, base));
+                it.link_rank = 0;
+            }
+        }
+        Field::Guid { permalink } => {
+            if !trimmed.is_empty() && it.item.guid.is_none() {
+                it.item.guid = Some(trimmed.to_string());
+                let is_web = trimmed.starts_with("http://") || trimmed.starts_with("https://");
+                if permalink && is_web && it.item.link.is_none() {
+                    it.item.link = Some(trimmed.to_string());
+                    it.link_rank = 2;
+                }
+            }
+        }
+        Field::Published => {
+            if it.item.published.is_none() {
+                it.item.published = parse_date(trimmed, tz);
+            }
+        }
+        Field::Updated => {
+            if it.item.updated.is_none() {
+                it.item.updated = parse_date(trimmed, tz);
+            }
+        }
+        Field::Author => {
+            if let Some(name) = author_name(trimmed)
+                && !it.item.authors.contains(&name)
+            {
+                it.item.authors.push(name);
+            }
+        }
+        Field::Summary => {
+            if it.item.summary.is_none() && !trimmed.is_empty() {
+                it.item.summary = Some(value);
+            }
+        }
+        Field::AltSummary => {
+            if it.alt_summary.is_none() && !trimmed.is_empty() {
+                it.alt_summary = Some(value);
+            }
+        }
+        Field::Content => {
+            if it.item.content.is_none() && !trimmed.is_empty() {
+                it.item.content = Some(value);
+            }
+        }
+        Field::Category => {
+            if !trimmed.is_empty() {
+                it.item.categories.push(trimmed.to_string());
+            }
+        }
+        Field::ChannelTitle | Field::ChannelLink => {}
+    }
+}
+
+/// `jane@example.com (Jane Doe)` → `Jane Doe`; anything else trimmed.
+fn author_name(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let (Some(open), true) = (s.find('('), s.ends_with(')')) {
+        let name = s[open + 1..s.len() - 1].trim();
+        if !name.is_empty() {
+            return Some(name.to_string());
+        }
+    }
+    Some(s.to_string())
+}
+
+fn resolve(href: &str, base: Option<&Url>) -> String {
+    let href = href.trim();
+    match base {
+        Some(b) => Url::options().base_url(Some(b)).parse(href).map(String::from).unwrap_or_else(|_| href.to_string()),
+        None => href.to_string(),
+    }
+}
+
+fn adopted_uri(role: Ns) -> &'static str {
+    match role {
+        Ns::Atom => "http://www.w3.org/2005/Atom",
+        _ => "http://purl.org/rss/1.0/",
+    }
+}
+
+fn qname(e: &BytesStart<'_>) -> String {
+    let n = e.name();
+    let s: &str = n.as_ref();
+    s.to_string()
+}
+
+/// An attribute's value by qualified name, entities decoded.
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| {
+            let k: &str = a.key.as_ref();
+            k == name
+        })
+        .map(|a| html_escape::decode_html_entities(&*a.value).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SH: Tz = Tz::Asia__Shanghai;
+
+    #[test]
+    fn rss2_fields() {
+        let f = parse_xml(
+            r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:media="http://search.yahoo.com/mrss/">
+            <channel><title>频道</title><link>https://x.cn/</link><image><title>logo</title><url>https://x.cn/l.png</url></image>
+            <item><title><![CDATA[标题 <一>]]></title><link>https://x.cn/1</link><guid isPermaLink="false">id-1</guid>
+              <pubDate>Wed, 02 Apr 2025 08:30:00 CST</pubDate><dc:creator>记者</dc:creator>
+              <description>&lt;p&gt;摘要&amp;amp;&lt;/p&gt;</description><content:encoded><![CDATA[<p>正文</p>]]></content:encoded>
+              <category>AI</category><media:group><media:thumbnail url="/t.jpg"/></media:group></item>
+            <item><dc:title>只有 dc:title</dc:title><guid>https://x.cn/2</guid></item>
+            </channel></rss>"#,
+            Some("https://x.cn/feed"),
+            SH,
+        )
+        .unwrap();
+        assert_eq!(f.title.as_deref(), Some("频道"));
+        assert_eq!(f.link.as_deref(), Some("https://x.cn/"));
+        let a = &f.items[0];
+        assert_eq!(a.title.as_deref(), Some("标题 <一>"));
+        assert_eq!(a.guid.as_deref(), Some("id-1"));
+        assert_eq!(a.published.unwrap().to_rfc3339(), "2025-04-02T00:30:00+00:00");
+        assert_eq!(a.authors, ["记者"]);
+        assert_eq!(a.summary.as_deref(), Some("<p>摘要&amp;</p>"));
+        assert_eq!(a.content.as_deref(), Some("<p>正文</p>"));
+        assert_eq!(a.image.as_deref(), Some("https://x.cn/t.jpg"));
+        let b = &f.items[1];
+        assert_eq!(b.title.as_deref(), Some("只有 dc:title"));
+        assert_eq!(b.link.as_deref(), Some("https://x.cn/2"));
+    }
+
+    #[test]
+    fn atom_with_xml_base_xhtml_and_authors() {
+        let f = parse_xml(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://a.org/blog/"><title>T</title>
+            <link rel="self" href="feed.xml"/><link href="/"/>
+            <entry><title type="html">A &amp;lt;b&amp;gt;</title><link rel="alternate" href="p/1"/><id>urn:1</id>
+              <updated>2025-04-02T00:00:00Z</updated><author><name>Ann</name></author>
+              <source><title>not mine</title></source>
+              <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x <img src="i.png"/></p></div></content></entry></feed>"#,
+            None,
+            SH,
+        )
+        .unwrap();
+        assert_eq!(f.link.as_deref(), Some("https://a.org/"));
+        let e = &f.items[0];
+        assert_eq!(e.title.as_deref(), Some("A &lt;b&gt;"));
+        assert_eq!(e.link.as_deref(), Some("https://a.org/blog/p/1"));
+        assert_eq!(e.authors, ["Ann"]);
+        assert_eq!(e.published, e.updated);
+        assert_eq!(e.content.as_deref(), Some("<p>x <img src=\"i.png\"/></p>"));
+    }
+
+    #[test]
+    fn rss1_item_without_link_uses_rdf_about() {
+        let f = parse_xml(
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>c</title></channel>
+            <item rdf:about="http://example.com/1"><title>Example title</title></item></rdf:RDF>"#,
+            None,
+            SH,
+        )
+        .unwrap();
+        assert_eq!(f.format, FeedFormat::Rss1);
+        assert_eq!(f.items[0].link.as_deref(), Some("http://example.com/1"));
+    }
+
+    #[test]
+    fn truncated_document_is_an_error_with_position() {
+        let err = parse_xml("<rss version=\"2.0\"><channel>\n<item><title>x</title>\n", None, SH).unwrap_err();
+        assert!(matches!(err, ParseError::MalformedXml { line: 3, .. }), "{err:?}");
+    }
+}
