@@ -5,9 +5,11 @@
 //! [`ingest`]. Plain data types ([`model`]) flow between the stages; I/O stays
 //! in `fetch` and `store`, so the middle is pure.
 
+pub mod cluster;
 pub mod config;
 pub mod decode;
 pub mod fetch;
+pub mod fold;
 pub mod ingest;
 pub mod model;
 pub mod normalize;

@@ -1,0 +1,101 @@
+//! Text folding before comparing or matching: Traditional → Simplified,
+//! full-width → half-width (NFKC), lower case, outlet boilerplate dropped,
+//! punctuation to spaces. Clustering and tagging both see text this way.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Words outlets put around headlines that say nothing about the story.
+const BOILERPLATE: &[&str] =
+    &["原创", "快讯", "独家", "重磅", "首发", "突发", "最新消息", "最新", "热点", "早报", "晚报", "深度", "解读"];
+
+/// Folds text for matching: same story, same spelling.
+pub fn fold(text: &str) -> String {
+    let nfkc: String = text.nfkc().collect();
+    let simplified = fast2s::convert(&nfkc);
+    let mut out = String::with_capacity(simplified.len());
+    let mut space = false;
+    for c in simplified.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '#') {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
+/// A headline without outlet decoration: `【36氪】`/`[独家]` prefixes,
+/// `| 机器之心` / `- 量子位` / `_IT之家` suffixes, and words like 原创, 快讯.
+pub fn strip_boilerplate(title: &str) -> String {
+    let mut t = title.trim().to_string();
+    // Bracketed prefixes, possibly several: 【36氪】【快讯】…
+    loop {
+        let trimmed = t.trim_start();
+        let close = match trimmed.chars().next() {
+            Some('【') => '】',
+            Some('[') => ']',
+            Some('［') => '］',
+            Some('〔') => '〕',
+            _ => break,
+        };
+        match trimmed.find(close) {
+            Some(end) if trimmed[..end].chars().count() <= 12 => t = trimmed[end + close.len_utf8()..].to_string(),
+            _ => break,
+        }
+    }
+    // A short trailing " | Outlet", " - Outlet", "_Outlet".
+    for sep in [" | ", "｜", " - ", " — ", "_", " – "] {
+        if let Some(at) = t.rfind(sep) {
+            let tail = &t[at + sep.len()..];
+            if !tail.trim().is_empty() && tail.chars().count() <= 10 && at > 0 {
+                t.truncate(at);
+            }
+        }
+    }
+    let mut s = t.trim().to_string();
+    for word in BOILERPLATE {
+        for wrapped in [format!("{word}：",), format!("{word}:"), format!("{word}丨"), format!("{word}|")] {
+            if let Some(rest) = s.strip_prefix(&wrapped) {
+                s = rest.trim_start().to_string();
+            }
+        }
+        if let Some(rest) = s.strip_prefix(word)
+            && rest.starts_with(|c: char| c.is_whitespace() || "｜|：:丨".contains(c))
+        {
+            s = rest.trim_start_matches(|c: char| c.is_whitespace() || "｜|：:丨".contains(c)).to_string();
+        }
+    }
+    s.trim().to_string()
+}
+
+/// Whether a character is a Han ideograph (CJK unified, extensions, compatibility).
+pub fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding() {
+        assert_eq!(fold("ＯｐｅｎＡＩ發佈ＧＰＴ－５！"), "openai发布gpt-5");
+        assert_eq!(fold("人工智慧產業，AI眼鏡"), "人工智慧产业 ai眼镜");
+    }
+
+    #[test]
+    fn boilerplate() {
+        assert_eq!(strip_boilerplate("【36氪】智谱推出自主智能体"), "智谱推出自主智能体");
+        assert_eq!(strip_boilerplate("【快讯】【独家】阿里发布Qwen3"), "阿里发布Qwen3");
+        assert_eq!(strip_boilerplate("AI眼镜大会余江启幕 | 机器之心"), "AI眼镜大会余江启幕");
+        assert_eq!(strip_boilerplate("原创：大模型价格战"), "大模型价格战");
+        assert_eq!(
+            strip_boilerplate("GPT-5 - a review of the new model from OpenAI today"),
+            "GPT-5 - a review of the new model from OpenAI today"
+        );
+    }
+}
