@@ -254,7 +254,7 @@ pub fn similar_pairs(docs: &[Doc<'_>], p: &Params) -> Vec<(usize, usize, f64)> {
             }
         }
     }
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    out.sort_by_key(|&(i, j, _)| (i, j));
     out
 }
 
