@@ -16,3 +16,4 @@ pub mod normalize;
 pub mod parse;
 pub mod report;
 pub mod store;
+pub mod tag;
