@@ -46,7 +46,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            threshold: 0.18,
+            threshold: 0.16,
             lead_chars: 300,
             title_weight: 1.0,
             idf_power: 1.5,

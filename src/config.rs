@@ -142,11 +142,30 @@ pub struct DigestConfig {
     /// Local time (site timezone) at which a day's digest closes, "HH:MM".
     pub time: String,
     pub max_stories: usize,
+    /// Post title; `{themes}` (the day's leading tags), `{top}` (the first
+    /// story's headline), `{date}` (2025年4月2日) and `{count}` are filled in.
+    pub title: String,
+    /// The post's H1, with the same placeholders.
+    pub heading: String,
+    /// File-name slug: `_posts/YYYY-MM-DD-<slug>.md`.
+    pub slug: String,
+    /// How many recent posts the site feeds carry.
+    pub feed_posts: usize,
+    /// Stories of this many earlier days are recognised when they continue.
+    pub follow_up_days: u32,
 }
 
 impl Default for DigestConfig {
     fn default() -> Self {
-        DigestConfig { time: "09:00".into(), max_stories: 12 }
+        DigestConfig {
+            time: "09:00".into(),
+            max_stories: 12,
+            title: "AI产业日报：{themes}".into(),
+            heading: "{date}AI产业要闻：{themes}".into(),
+            slug: "ai-daily".into(),
+            feed_posts: 20,
+            follow_up_days: 7,
+        }
     }
 }
 
@@ -446,6 +465,13 @@ impl Config {
         }
         if self.digest.max_stories == 0 {
             add("digest.max_stories", "max_stories", "must be at least 1".into());
+        }
+        let slug = &self.digest.slug;
+        if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            add("digest.slug", "slug", format!("`{slug}` must be non-empty ASCII letters, digits, '-' or '_'"));
+        }
+        if self.digest.title.trim().is_empty() {
+            add("digest.title", "title", "must not be empty".into());
         }
         for (key, value) in [("schedule.fetch", &self.schedule.fetch), ("schedule.digest", &self.schedule.digest)] {
             if let Err(e) = parse_cron(value) {

@@ -1,19 +1,25 @@
 //! Tidings: an RSS/Atom feed aggregator and publisher for AI-industry news.
 //!
 //! The pipeline, one module per stage:
-//! [`fetch`] → [`decode`] → [`parse`] → [`normalize`] → [`store`], driven by
-//! [`ingest`]. Plain data types ([`model`]) flow between the stages; I/O stays
-//! in `fetch` and `store`, so the middle is pure.
+//! [`fetch`] → [`decode`] → [`parse`] → [`normalize`] → [`store`] (driven by
+//! [`ingest`]), then [`cluster`] → [`tag`] → [`digest`] → [`render`] →
+//! [`publish`] (driven by [`daily`]). Plain data types ([`model`], and the
+//! digest's `Story` and `Digest`) flow between the stages; I/O stays in
+//! `fetch`, `store` and `publish`, so the middle is pure.
 
 pub mod cluster;
 pub mod config;
+pub mod daily;
 pub mod decode;
+pub mod digest;
 pub mod fetch;
 pub mod fold;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod parse;
+pub mod publish;
+pub mod render;
 pub mod report;
 pub mod store;
 pub mod tag;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tidings::config::{self, ConfigError};
 use tidings::store::{SqliteStore, Storage};
-use tidings::{ingest, report};
+use tidings::{daily, ingest, report};
 
 /// Exit code for configuration that cannot be used.
 const EXIT_CONFIG: u8 = 2;
@@ -37,6 +37,15 @@ enum Command {
     Check,
     /// List sources with their last status, item count and last error.
     Sources,
+    /// Fetch, then write the day's digest post and the feeds.
+    Digest {
+        /// The day to digest, YYYY-MM-DD (default: today in the site's timezone).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Use what is already stored; do not fetch first.
+        #[arg(long)]
+        no_fetch: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -78,6 +87,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&loaded.config)?;
             let names: Vec<String> = loaded.sources.iter().map(|s| s.name.clone()).collect();
             print!("{}", report::sources_table(&store.source_states()?, &names));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Digest { date, no_fetch } => {
+            let loaded = config::load_all(&cli.config)?;
+            let mut store = open_store(&loaded.config)?;
+            if !no_fetch {
+                let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+                let progress = progress_reporter(loaded.sources.len() as u64);
+                let (rep, back) =
+                    runtime.block_on(ingest::run(&loaded.config, &loaded.sources, store, None, progress))?;
+                store = back;
+                eprint!("{}", report::ingest_summary(&rep));
+            }
+            let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
+            let rep = daily::run(&loaded, &mut store, date)?;
+            print!("{}", report::daily_summary(&rep));
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch { source } => {

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
+use crate::daily::DailyReport;
 use crate::ingest::{IngestReport, SourceOutcome, SourceReport};
 use crate::store::SourceState;
 
@@ -102,6 +103,28 @@ pub fn sources_table(states: &[SourceState], configured: &[String]) -> String {
         if let Some(t) = st.next_fetch_at {
             let _ = writeln!(s, "  next fetch: not before {}", when(Some(t)));
         }
+    }
+    s
+}
+
+/// `tidings digest`: where the post and feeds went, and what the post holds.
+pub fn daily_summary(r: &DailyReport) -> String {
+    let mut s = String::new();
+    match &r.post {
+        None => {
+            let _ = writeln!(s, "{}: no new items in the window, no post written", r.date);
+        }
+        Some(p) => {
+            if let Some(path) = &r.published.post {
+                let _ = writeln!(s, "post:  {}", path.display());
+            }
+            let _ = writeln!(s, "title: {}", p.title);
+            let _ = writeln!(s, "{} stories from {} items by {} sources", p.stories, p.items, p.sources);
+            let _ = writeln!(s, "tags:  {}", p.tags.join(", "));
+        }
+    }
+    for f in &r.published.feeds {
+        let _ = writeln!(s, "feed:  {}", f.display());
     }
     s
 }

@@ -69,6 +69,56 @@ pub struct StoreStats {
     pub unchanged: usize,
 }
 
+/// A stored item as the digest reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    pub id: i64,
+    /// Name of the source it came from.
+    pub source: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub text: String,
+    pub summary_html: String,
+    pub content_html: Option<String>,
+    pub image: Option<String>,
+    pub categories: Vec<String>,
+    /// The feed's date, or the first-seen time when it gave none.
+    pub published_at: DateTime<Utc>,
+}
+
+/// A published daily post, as stored for the feeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostRecord {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    /// The whole post file: front matter and Markdown body.
+    pub markdown: String,
+    /// The body rendered to HTML.
+    pub html: String,
+    /// The digest time that closed the post's window.
+    pub published_at: DateTime<Utc>,
+}
+
+/// A story of a published post, as stored for the per-tag feeds and for
+/// recognising it on later days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryRecord {
+    pub post_date: String,
+    /// 1-based position in the post.
+    pub rank: usize,
+    pub headline: String,
+    /// The story's section rendered to HTML.
+    pub html: String,
+    pub tags: Vec<String>,
+    pub published_at: DateTime<Utc>,
+    /// Items the story was made of.
+    pub item_ids: Vec<i64>,
+}
+
 /// The pipeline's view of storage.
 pub trait Storage {
     /// Registers configured sources (by name), updating changed URLs.
@@ -87,4 +137,16 @@ pub trait Storage {
         record: &FetchRecord,
         at: DateTime<Utc>,
     ) -> Result<StoreStats, StoreError>;
+
+    /// Items whose date falls in `[start, end)`, oldest first.
+    fn items_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<StoredItem>, StoreError>;
+    /// Stories of posts dated in `[from, before)` (`YYYY-MM-DD`), with their items.
+    fn stories_between(&self, from: &str, before: &str) -> Result<Vec<(StoryRecord, Vec<StoredItem>)>, StoreError>;
+    /// Stores a post and its stories, replacing any earlier run for that date,
+    /// in one transaction.
+    fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError>;
+    /// The newest posts, newest first.
+    fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError>;
+    /// The newest stories carrying `tag`, newest first.
+    fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError>;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{FetchRecord, SourceState, Storage, StoreError, StoreStats};
+use super::{FetchRecord, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord};
 use crate::model::Item;
 
 /// Schema migrations; `PRAGMA user_version` records how many have run.
@@ -49,7 +49,92 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX items_url ON items(url) WHERE url IS NOT NULL;
     CREATE INDEX items_source_hash ON items(source_id, content_hash);
     CREATE INDEX items_published ON items(published_at);",
+    // 2: published posts and their stories
+    "CREATE TABLE posts (
+        date TEXT PRIMARY KEY,
+        slug TEXT NOT NULL,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        markdown TEXT NOT NULL,
+        html TEXT NOT NULL,
+        published_at INTEGER NOT NULL
+    );
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        post_date TEXT NOT NULL REFERENCES posts(date) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        headline TEXT NOT NULL,
+        html TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        UNIQUE (post_date, rank)
+    );
+    CREATE TABLE story_items (
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        PRIMARY KEY (story_id, item_id)
+    );
+    CREATE INDEX story_items_item ON story_items(item_id);
+    CREATE TABLE story_tags (
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (tag, story_id)
+    );",
 ];
+
+const ITEM_COLUMNS: &str =
+    "i.id, s.name, i.title, i.url, i.text, i.summary_html, i.content_html, i.image, i.categories, i.published_at";
+
+fn stored_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+    let categories: String = r.get(8)?;
+    Ok(StoredItem {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        title: r.get(2)?,
+        url: r.get(3)?,
+        text: r.get(4)?,
+        summary_html: r.get(5)?,
+        content_html: r.get(6)?,
+        image: r.get(7)?,
+        categories: serde_json::from_str(&categories).unwrap_or_default(),
+        published_at: from_ts(r.get(9)?).unwrap_or_default(),
+    })
+}
+
+fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn post_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
+    Ok(PostRecord {
+        date: r.get(0)?,
+        slug: r.get(1)?,
+        title: r.get(2)?,
+        description: r.get(3)?,
+        tags: json_list(&r.get::<_, String>(4)?),
+        markdown: r.get(5)?,
+        html: r.get(6)?,
+        published_at: from_ts(r.get(7)?).unwrap_or_default(),
+    })
+}
+
+fn story_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoryRecord)> {
+    Ok((
+        r.get(0)?,
+        StoryRecord {
+            post_date: r.get(1)?,
+            rank: r.get::<_, i64>(2)?.max(0) as usize,
+            headline: r.get(3)?,
+            html: r.get(4)?,
+            tags: json_list(&r.get::<_, String>(5)?),
+            published_at: from_ts(r.get(6)?).unwrap_or_default(),
+            item_ids: Vec::new(),
+        },
+    ))
+}
+
+const STORY_COLUMNS: &str = "st.id, st.post_date, st.rank, st.headline, st.html, st.tags, st.published_at";
 
 /// A SQLite database file holding Tidings' state.
 pub struct SqliteStore {
@@ -348,6 +433,112 @@ impl Storage for SqliteStore {
             Ok(stats)
         })();
         result.map_err(|e| self.err(e))
+    }
+
+    fn items_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<StoredItem>, StoreError> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
+             WHERE i.published_at >= ?1 AND i.published_at < ?2 ORDER BY i.published_at, i.id"
+        );
+        let run = || -> rusqlite::Result<Vec<StoredItem>> {
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![ts(start), ts(end)], stored_item)?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn stories_between(&self, from: &str, before: &str) -> Result<Vec<(StoryRecord, Vec<StoredItem>)>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<(StoryRecord, Vec<StoredItem>)>> {
+            let mut stories = self.conn.prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM stories st WHERE st.post_date >= ?1 AND st.post_date < ?2
+                 ORDER BY st.post_date, st.rank"
+            ))?;
+            let mut items = self.conn.prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} FROM story_items si JOIN items i ON i.id = si.item_id
+                 JOIN sources s ON s.id = i.source_id WHERE si.story_id = ?1 ORDER BY i.published_at, i.id"
+            ))?;
+            let found: Vec<(i64, StoryRecord)> =
+                stories.query_map([from, before], story_record)?.collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(found.len());
+            for (id, mut story) in found {
+                let its: Vec<StoredItem> = items.query_map([id], stored_item)?.collect::<Result<_, _>>()?;
+                story.item_ids = its.iter().map(|i| i.id).collect();
+                out.push((story, its));
+            }
+            Ok(out)
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError> {
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            tx.execute("DELETE FROM posts WHERE date = ?1", [&post.date])?;
+            tx.execute(
+                "INSERT INTO posts (date, slug, title, description, tags, markdown, html, published_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    post.date,
+                    post.slug,
+                    post.title,
+                    post.description,
+                    serde_json::to_string(&post.tags).unwrap_or_else(|_| "[]".into()),
+                    post.markdown,
+                    post.html,
+                    ts(post.published_at)
+                ],
+            )?;
+            for story in stories {
+                tx.execute(
+                    "INSERT INTO stories (post_date, rank, headline, html, tags, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        story.post_date,
+                        story.rank as i64,
+                        story.headline,
+                        story.html,
+                        serde_json::to_string(&story.tags).unwrap_or_else(|_| "[]".into()),
+                        ts(story.published_at)
+                    ],
+                )?;
+                let id = tx.last_insert_rowid();
+                for item in &story.item_ids {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO story_items (story_id, item_id) VALUES (?1, ?2)",
+                        params![id, item],
+                    )?;
+                }
+                for tag in &story.tags {
+                    tx.execute("INSERT OR IGNORE INTO story_tags (story_id, tag) VALUES (?1, ?2)", params![id, tag])?;
+                }
+            }
+            tx.commit()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<PostRecord>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT date, slug, title, description, tags, markdown, html, published_at FROM posts
+                 ORDER BY date DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], post_record)?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<StoryRecord>> {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM story_tags t JOIN stories st ON st.id = t.story_id
+                 WHERE t.tag = ?1 ORDER BY st.post_date DESC, st.rank LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![tag, limit as i64], story_record)?;
+            rows.map(|r| r.map(|(_, s)| s)).collect()
+        };
+        run().map_err(|e| self.err(e))
     }
 }
 

@@ -1,0 +1,272 @@
+//! `tidings digest` end to end on the offline demo's sample feeds: the post
+//! has the sample's shape and its six stories, each once with every outlet;
+//! the feeds parse and follow the validator's rules; reruns are byte-identical;
+//! a later day does not repeat what was published; an empty day writes nothing.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use saphyr::{LoadableYamlNode, Yaml};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A demo setup in a temporary folder: the sample feeds by absolute path,
+/// the default taxonomy, database and output inside the folder.
+fn setup(extra_sources: &[(&str, &Path)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = repo().join("feeds/samples");
+    let mut sources = String::new();
+    for (name, file) in [
+        ("机器之心", "jiqizhixin.xml"),
+        ("量子位", "qbitai.xml"),
+        ("36氪", "36kr.xml"),
+        ("IT之家", "ithome-gb2312.xml"),
+        ("InfoQ 中文", "infoq.json"),
+        ("雷锋网", "leiphone-rdf.xml"),
+    ] {
+        sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n\n", samples.join(file).display()));
+    }
+    for (name, path) in extra_sources {
+        sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n\n", path.display()));
+    }
+    std::fs::write(dir.path().join("sources.toml"), sources).unwrap();
+    let config = format!(
+        "[site]\ntitle = \"Tidings\"\ndescription = \"AI 产业日报\"\nbase_url = \"https://news.example.org/\"\ntimezone = \"Asia/Shanghai\"\n\n\
+         [storage]\ndatabase = \"db/t.sqlite\"\n\n[output]\ndir = \"site\"\n\n\
+         [taxonomy]\nfile = \"{}\"\n\n[sources]\nfile = \"sources.toml\"\n",
+        repo().join("config/taxonomy.toml").display()
+    );
+    let path = dir.path().join("tidings.toml");
+    std::fs::write(&path, config).unwrap();
+    (dir, path)
+}
+
+fn tidings(config: &Path, args: &[&str]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidings")).arg("--config").arg(config).args(args).output().unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(out.status.success(), "tidings {args:?} failed:\n{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+/// Ground truth from `feeds/samples/README.md`: title → class (S1…S6, noise, outside).
+fn ground_truth() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(repo().join("feeds/samples/README.md")).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells.len() == 8 && cells[1].parse::<u32>().is_ok()).then(|| (cells[3].to_string(), cells[6].to_string()))
+        })
+        .collect()
+}
+
+/// Title → canonical URL of every stored item.
+fn item_urls(db: &Path) -> BTreeMap<String, String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare("SELECT title, url FROM items").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+fn sections(post: &str) -> Vec<String> {
+    post.split("\n## ").skip(1).map(str::to_string).collect()
+}
+
+fn front_matter(post: &str) -> (Vec<String>, Yaml<'static>) {
+    let rest = post.strip_prefix("---\n").expect("front matter opens the post");
+    let end = rest.find("\n---\n").expect("front matter closes");
+    let yaml = &rest[..end];
+    let keys = yaml.lines().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    let docs = Yaml::load_from_str(yaml).expect("front matter is valid YAML");
+    let doc = docs.into_iter().next().unwrap();
+    (keys, doc)
+}
+
+#[test]
+fn demo_post_has_the_samples_shape_and_six_merged_stories() {
+    let (dir, config) = setup(&[]);
+    let (stdout, _) = tidings(&config, &["digest", "--date", "2025-04-02"]);
+    let post_path = dir.path().join("site/_posts/2025-04-02-ai-daily.md");
+    assert!(stdout.contains(&post_path.display().to_string()), "{stdout}");
+    let post = std::fs::read_to_string(&post_path).unwrap();
+
+    // Front matter: the sample's keys in the sample's order, valid YAML.
+    let (keys, fm) = front_matter(&post);
+    assert_eq!(keys, ["layout", "title", "date", "description", "tags"]);
+    assert_eq!(fm["layout"].as_str(), Some("post"));
+    assert!(!fm["title"].as_str().unwrap().trim().is_empty());
+    assert_eq!(fm["date"].as_str(), Some("2025-04-02 09:00"));
+    let description = fm["description"].as_str().unwrap();
+    assert!(!description.is_empty() && description.chars().count() <= 200, "{description}");
+    let taxonomy = std::fs::read_to_string(repo().join("config/taxonomy.toml")).unwrap();
+    let tags: Vec<&str> = fm["tags"].as_vec().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert!(tags.len() >= 5, "{tags:?}");
+    for t in &tags {
+        assert!(taxonomy.contains(&format!("name = \"{t}\"")), "tag {t} is not in the taxonomy");
+    }
+    // The body: an H1, then one section per story.
+    let body = &post[post.find("\n---\n").unwrap() + 5..];
+    assert!(body.trim_start().starts_with("# "), "no H1");
+
+    let truth = ground_truth();
+    let urls = item_urls(&dir.path().join("db/t.sqlite"));
+    let secs = sections(&post);
+    assert!(secs.len() >= 6 && secs.len() <= 12);
+    for story in ["S1", "S2", "S3", "S4", "S5", "S6"] {
+        let members: Vec<&String> = truth.iter().filter(|(_, c)| *c == story).map(|(t, _)| t).collect();
+        let links: Vec<&String> =
+            members.iter().map(|t| urls.get(*t).unwrap_or_else(|| panic!("{t} not stored"))).collect();
+        let holding: Vec<&String> = secs.iter().filter(|s| links.iter().any(|l| s.contains(l.as_str()))).collect();
+        assert_eq!(holding.len(), 1, "{story} appears in {} sections", holding.len());
+        let sec = holding[0];
+        for l in &links {
+            assert!(sec.contains(l.as_str()), "{story}: {l} missing from its section");
+        }
+        // Nothing of another story or of the noise in it.
+        for (title, class) in &truth {
+            if class != story
+                && let Some(u) = urls.get(title)
+            {
+                assert!(!sec.contains(&format!("({u})")), "{story} holds {title} ({class})");
+            }
+        }
+        assert!(sec.contains("\n来源："), "{story}: no sources line");
+        assert!(sec.contains("\n标签："), "{story}: no tags line");
+    }
+    // Images of the four lead items, in the `![alt](url "alt")` form.
+    for image in [
+        "https://s.coze.cn/t/WuAHfpzjCBE/",
+        "https://s.coze.cn/t/Bir0GMSWo14/",
+        "https://s.coze.cn/t/iLSycrMj91Y/",
+        "https://s.coze.cn/t/oM_OAXmmsMk/",
+    ] {
+        assert!(post.contains(&format!("]({image} \"")), "image {image} missing");
+    }
+    // Items outside the window are not in the post.
+    for (title, class) in &truth {
+        if class == "outside" {
+            assert!(!post.contains(urls[title].as_str()), "{title} is outside the window");
+        }
+    }
+}
+
+#[test]
+fn rerun_is_byte_identical_and_feeds_follow_the_rules() {
+    let (dir, config) = setup(&[]);
+    tidings(&config, &["digest", "--date", "2025-04-02"]);
+    let site = dir.path().join("site");
+    let snapshot = |site: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![site.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.insert(p.clone(), std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        out
+    };
+    let first = snapshot(&site);
+    tidings(&config, &["digest", "--date", "2025-04-02", "--no-fetch"]);
+    tidings(&config, &["digest", "--date", "2025-04-02"]);
+    assert_eq!(snapshot(&site), first, "a rerun changed the output");
+    assert_eq!(std::fs::read_dir(site.join("_posts")).unwrap().count(), 1);
+
+    let base = "https://news.example.org/";
+    // RSS 2.0: parses, one item per post, RFC 822 dates, absolute links, rel=self.
+    let rss_text = std::fs::read_to_string(site.join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(rss_text.as_bytes()).unwrap();
+    assert_eq!(channel.items.len(), 1);
+    assert!(
+        rss_text.contains(&format!("<atom:link href=\"{base}feed.xml\" rel=\"self\" type=\"application/rss+xml\"/>"))
+    );
+    for item in &channel.items {
+        assert!(item.link.as_deref().unwrap().starts_with(base));
+        chrono::DateTime::parse_from_rfc2822(item.pub_date.as_deref().unwrap()).expect("RFC 822 pubDate");
+        assert!(item.description.as_deref().unwrap().contains("<h2>"));
+    }
+    chrono::DateTime::parse_from_rfc2822(channel.last_build_date.as_deref().unwrap()).unwrap();
+    // Atom 1.0: parses, rel=self, entries with ids, RFC 3339 dates.
+    let atom_text = std::fs::read_to_string(site.join("atom.xml")).unwrap();
+    let feed = atom_syndication::Feed::read_from(atom_text.as_bytes()).unwrap();
+    assert!(feed.links.iter().any(|l| l.rel == "self" && l.href == format!("{base}atom.xml")));
+    assert_eq!(feed.entries.len(), 1);
+    assert_eq!(feed.entries[0].id, format!("{base}posts/2025-04-02"));
+    // JSON Feed 1.1.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(site.join("feed.json")).unwrap()).unwrap();
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(json["items"].as_array().unwrap().len(), 1);
+    // Our own reader takes all three.
+    for name in ["feed.xml", "atom.xml", "feed.json"] {
+        let text = std::fs::read_to_string(site.join(name)).unwrap();
+        let parsed = tidings::parse::parse(&text, Some(base), chrono_tz::UTC).unwrap();
+        assert_eq!(parsed.items.len(), 1, "{name}");
+    }
+    // A per-tag feed holds the story with every source link.
+    let tag_text = std::fs::read_to_string(site.join("tags/AI眼镜.xml")).unwrap();
+    let tag_channel = rss::Channel::read_from(tag_text.as_bytes()).unwrap();
+    let glasses =
+        tag_channel.items.iter().find(|i| i.title.as_deref().unwrap().contains("余江")).expect("AI眼镜 story");
+    let html = glasses.description.as_deref().unwrap();
+    assert_eq!(html.matches("<a href=").count(), 4, "{html}");
+    let guids: HashSet<&str> = tag_channel.items.iter().map(|i| i.guid.as_ref().unwrap().value.as_str()).collect();
+    assert_eq!(guids.len(), tag_channel.items.len(), "duplicate guids");
+    assert!(tag_text.contains("rel=\"self\""));
+}
+
+#[test]
+fn a_later_day_does_not_repeat_and_marks_follow_ups() {
+    let dir2 = tempfile::tempdir().unwrap();
+    let next_day = dir2.path().join("next-day.xml");
+    std::fs::write(
+        &next_day,
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>极客公园</title><link>https://www.geekpark.net/</link>
+<item><title>余江AI眼镜大会闭幕：三天签约项目超30个，Rokid 49克AR眼镜订单火爆</title>
+<link>https://www.geekpark.net/news/350001</link><pubDate>Wed, 02 Apr 2025 18:00:00 +0800</pubDate>
+<description>为期两天的2025中国AI眼镜产业发展大会在江西余江闭幕。大会期间签约项目超30个，Rokid展出的49克超轻AR眼镜订单火爆，雅视集团与华为合作的智能眼镜同步亮相。余江眼镜产业2024年主营业务收入108.22亿元。</description></item>
+<item><title>某地发布算力券政策，最高补贴500万元</title>
+<link>https://www.geekpark.net/news/350002</link><pubDate>Wed, 02 Apr 2025 20:00:00 +0800</pubDate>
+<description>某市发布算力券实施细则，对采购智能算力的中小企业给予最高500万元补贴。</description></item>
+</channel></rss>"#,
+    )
+    .unwrap();
+    let (dir, config) = setup(&[("极客公园", &next_day)]);
+    tidings(&config, &["digest", "--date", "2025-04-02"]);
+    let day2 = std::fs::read_to_string(dir.path().join("site/_posts/2025-04-02-ai-daily.md")).unwrap();
+    tidings(&config, &["digest", "--date", "2025-04-03", "--no-fetch"]);
+    let post = std::fs::read_to_string(dir.path().join("site/_posts/2025-04-03-ai-daily.md")).unwrap();
+    let secs = sections(&post);
+    // The 2 April items published the day before are not told again.
+    for sec in &secs {
+        for link in day2.lines().filter(|l| l.starts_with("来源：")).flat_map(|l| l.split("](").skip(1)) {
+            let url = &link[..link.find(')').unwrap()];
+            assert!(!sec.contains(url), "repeated {url}");
+        }
+    }
+    // The continuing story comes back only as a follow-up that says so.
+    let follow = secs.iter().find(|s| s.contains("geekpark.net/news/350001")).expect("follow-up present");
+    assert!(follow.starts_with("后续："), "{follow}");
+    assert!(follow.contains("此前见 [2025-04-02 日报](https://news.example.org/posts/2025-04-02)"), "{follow}");
+    let other = secs.iter().find(|s| s.contains("geekpark.net/news/350002")).unwrap();
+    assert!(!other.starts_with("后续："));
+    // Both days are in the feeds, newest first.
+    let channel = rss::Channel::read_from(std::fs::read(dir.path().join("site/feed.xml")).unwrap().as_slice()).unwrap();
+    let links: Vec<&str> = channel.items.iter().map(|i| i.link.as_deref().unwrap()).collect();
+    assert_eq!(links, ["https://news.example.org/posts/2025-04-03", "https://news.example.org/posts/2025-04-02"]);
+}
+
+#[test]
+fn a_day_without_items_writes_no_post_and_says_so() {
+    let (dir, config) = setup(&[]);
+    let (stdout, _) = tidings(&config, &["digest", "--date", "2024-01-01"]);
+    assert!(stdout.contains("2024-01-01: no new items in the window, no post written"), "{stdout}");
+    assert!(!dir.path().join("site/_posts").exists());
+}
