@@ -320,9 +320,26 @@ impl Location {
                 other => Err(format!("has unsupported scheme `{other}` (use http, https, file or a path)")),
             };
         }
-        let path = base_dir.join(raw);
-        Ok(Location::File(std::path::absolute(&path).unwrap_or(path)))
+        Ok(Location::File(resolve_path(base_dir, Path::new(raw))))
     }
+}
+
+/// `path` against `base` (unless absolute), made absolute, with `.` and `..`
+/// folded away so messages show a clean path.
+pub fn resolve_path(base: &Path, path: &Path) -> PathBuf {
+    let joined = base.join(path);
+    let absolute = std::path::absolute(&joined).unwrap_or(joined);
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A source ready to fetch: configuration with its location and zone resolved.
@@ -417,10 +434,10 @@ impl Config {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
         let base_dir = std::path::absolute(&base_dir).unwrap_or(base_dir);
-        config.storage.database = base_dir.join(&config.storage.database);
-        config.output.dir = base_dir.join(&config.output.dir);
-        config.taxonomy.file = base_dir.join(&config.taxonomy.file);
-        config.sources.file = base_dir.join(&config.sources.file);
+        config.storage.database = resolve_path(&base_dir, &config.storage.database);
+        config.output.dir = resolve_path(&base_dir, &config.output.dir);
+        config.taxonomy.file = resolve_path(&base_dir, &config.taxonomy.file);
+        config.sources.file = resolve_path(&base_dir, &config.sources.file);
         config.base_dir = base_dir;
         config.path = path.to_path_buf();
         Ok(config)
@@ -676,6 +693,7 @@ mod tests {
         );
         let s = load_sources(&p, Tz::Asia__Shanghai).unwrap();
         assert_eq!(s[0].location, Location::File(dir.path().join("samples/a.xml")));
+        assert_eq!(resolve_path(Path::new("/a/config"), Path::new("../data/x.db")), PathBuf::from("/a/data/x.db"));
         assert_eq!(s[1].timezone, Tz::UTC);
         let p = write(
             dir.path(),
