@@ -195,17 +195,37 @@ impl Default for FetchConfig {
     }
 }
 
-/// `[schedule]`: crontab expressions, evaluated in the site's timezone.
+/// `[schedule]`: crontab expressions, evaluated in the site's timezone, and
+/// the bounds of per-source polling.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleConfig {
+    /// When the daemon looks for sources that are due.
     pub fetch: String,
     pub digest: String,
+    /// Shortest interval between two fetches of one source.
+    pub min_interval_mins: u64,
+    /// Longest interval between two fetches of one source.
+    pub max_interval_mins: u64,
 }
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
-        ScheduleConfig { fetch: "*/30 * * * *".into(), digest: "0 9 * * *".into() }
+        ScheduleConfig {
+            fetch: "*/30 * * * *".into(),
+            digest: "0 9 * * *".into(),
+            min_interval_mins: 5,
+            max_interval_mins: 1440,
+        }
+    }
+}
+
+impl ScheduleConfig {
+    /// The polling policy's bounds.
+    pub fn bounds(&self) -> crate::poll::PollBounds {
+        let min = chrono::Duration::minutes(self.min_interval_mins.clamp(1, 100_000) as i64);
+        let max = chrono::Duration::minutes(self.max_interval_mins.clamp(1, 100_000) as i64).max(min);
+        crate::poll::PollBounds { min, max }
     }
 }
 
@@ -268,6 +288,9 @@ pub struct SourceConfig {
     pub id: IdPolicy,
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// Poll this often instead of following the source's publishing rate.
+    #[serde(default)]
+    pub interval_mins: Option<u64>,
 }
 
 fn default_true() -> bool {
@@ -349,6 +372,8 @@ pub struct Source {
     pub location: Location,
     pub timezone: Tz,
     pub id_policy: IdPolicy,
+    /// The source's own polling interval, if it sets one.
+    pub interval: Option<chrono::Duration>,
 }
 
 /// The taxonomy file: tags and the words that give them.
@@ -575,7 +600,9 @@ pub fn load_sources(path: &Path, site_tz: Tz) -> Result<Vec<Source>, ConfigError
         match Location::parse(&s.url, &base_dir) {
             Ok(location) => {
                 if s.enabled {
-                    sources.push(Source { name: s.name.clone(), location, timezone: tz, id_policy: s.id });
+                    let interval =
+                        s.interval_mins.filter(|m| *m > 0).map(|m| chrono::Duration::minutes(m.min(100_000) as i64));
+                    sources.push(Source { name: s.name.clone(), location, timezone: tz, id_policy: s.id, interval });
                 }
             }
             Err(msg) => problems.push(problem("url", &s.url, format!("source `{}`: url `{}` {msg}", s.name, s.url))),

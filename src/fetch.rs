@@ -19,6 +19,8 @@ pub struct Fetched {
     pub final_url: String,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Cache-Control max-age, in seconds.
+    pub max_age: Option<u64>,
 }
 
 /// What a fetch produced.
@@ -29,6 +31,7 @@ pub enum FetchOutcome {
     NotModified {
         etag: Option<String>,
         last_modified: Option<String>,
+        max_age: Option<u64>,
     },
 }
 
@@ -44,8 +47,8 @@ pub struct Validators {
 pub enum FetchError {
     #[error("timed out after {0}s")]
     Timeout(u64),
-    #[error("HTTP {status}{}", retry_after.map(|r| format!(" (retry after {})", r.to_rfc3339())).unwrap_or_default())]
-    Status { status: u16, retry_after: Option<DateTime<Utc>> },
+    #[error("HTTP {status}{}", retry_after.map(|r| format!(" (retry after {}s)", r.num_seconds())).unwrap_or_default())]
+    Status { status: u16, retry_after: Option<chrono::Duration> },
     #[error("body larger than max_body_bytes ({limit} bytes): cut off")]
     TooLarge { limit: u64 },
     #[error("too many redirects (more than {0})")]
@@ -64,7 +67,7 @@ pub enum FetchError {
 
 impl FetchError {
     /// When the server asked not to be asked again before a time.
-    pub fn retry_after(&self) -> Option<DateTime<Utc>> {
+    pub fn retry_after(&self) -> Option<chrono::Duration> {
         match self {
             FetchError::Status { retry_after, .. } => *retry_after,
             _ => None,
@@ -127,7 +130,14 @@ impl Fetcher {
             return Err(FetchError::TooLarge { limit: self.max_body });
         }
         let final_url = url::Url::from_file_path(path).map(String::from).unwrap_or_else(|_| path.display().to_string());
-        Ok(FetchOutcome::Modified(Fetched { body, content_type: None, final_url, etag: None, last_modified: None }))
+        Ok(FetchOutcome::Modified(Fetched {
+            body,
+            content_type: None,
+            final_url,
+            etag: None,
+            last_modified: None,
+            max_age: None,
+        }))
     }
 
     async fn get(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
@@ -146,14 +156,18 @@ impl Fetcher {
         let headers = resp.headers().clone();
         let etag = header_str(&headers, header::ETAG);
         let last_modified = header_str(&headers, header::LAST_MODIFIED);
+        let max_age = header_str(&headers, header::CACHE_CONTROL).and_then(|v| max_age(&v));
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified { etag, last_modified });
+            return Ok(FetchOutcome::NotModified { etag, last_modified, max_age });
         }
         if !status.is_success() {
             let retry_after = matches!(status.as_u16(), 429 | 503)
                 .then(|| header_str(&headers, header::RETRY_AFTER))
                 .flatten()
-                .and_then(|v| parse_retry_after(&v, Utc::now()));
+                .and_then(|v| {
+                    let now = Utc::now();
+                    parse_retry_after(&v, now).map(|at| at - now)
+                });
             return Err(FetchError::Status { status: status.as_u16(), retry_after });
         }
         if resp.content_length().is_some_and(|n| n > self.max_body) {
@@ -173,6 +187,7 @@ impl Fetcher {
             final_url,
             etag,
             last_modified,
+            max_age,
         }))
     }
 
@@ -214,6 +229,21 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// `max-age` of a Cache-Control value (`s-maxage` wins for shared caches like us).
+pub fn max_age(value: &str) -> Option<u64> {
+    let mut found = None;
+    for part in value.split(',') {
+        let Some((k, v)) = part.trim().split_once('=') else { continue };
+        let secs = v.trim().trim_matches('"').parse::<u64>().ok();
+        match k.trim().to_ascii_lowercase().as_str() {
+            "s-maxage" => return secs,
+            "max-age" => found = secs,
+            _ => {}
+        }
+    }
+    found
+}
+
 /// `Retry-After` as seconds or an HTTP date; capped at a week.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let cap = now + chrono::Duration::days(7);
@@ -240,5 +270,12 @@ mod tests {
         );
         assert_eq!(parse_retry_after("999999999", now), Some(now + chrono::Duration::days(7)));
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn cache_control_max_age() {
+        assert_eq!(max_age("public, max-age=600"), Some(600));
+        assert_eq!(max_age("max-age=600, s-maxage=60"), Some(60));
+        assert_eq!(max_age("no-cache"), None);
     }
 }

@@ -15,6 +15,7 @@ use crate::fetch::{FetchOutcome, Fetched, Fetcher, Validators};
 use crate::model::Item;
 use crate::normalize;
 use crate::parse;
+use crate::poll;
 use crate::store::{FetchRecord, SourceState, Storage, StoreError, StoreStats};
 
 /// What became of one source in a run.
@@ -81,20 +82,36 @@ pub enum IngestError {
     Worker(String),
 }
 
-/// Result of processing fetched bytes, ready for the writer.
-struct Processed {
-    items: Vec<Item>,
-    warnings: Vec<String>,
+/// Fetched bytes after decode, parse and normalize.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    pub items: Vec<Item>,
+    /// Problems that did not stop the source.
+    pub warnings: Vec<String>,
+    /// The feed's `<ttl>`, for the polling policy.
+    pub ttl_minutes: Option<u32>,
+}
+
+/// How a run chooses and times its fetches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions<'a> {
+    /// Fetch only the source with this name.
+    pub only: Option<&'a str>,
+    /// The run's clock; `None` reads the system clock. Tests pass a fixed time.
+    pub now: Option<DateTime<Utc>>,
+    /// Fetch only sources whose polling time has come (the daemon); a manual
+    /// run fetches every source. A server's Retry-After is honoured either way.
+    pub only_due: bool,
 }
 
 enum Message {
-    Items { source: Source, processed: Processed, record: FetchRecord, at: DateTime<Utc>, started: Instant },
-    Record { source: Source, record: FetchRecord, at: DateTime<Utc>, started: Instant, warnings: Vec<String> },
+    Items { source: Source, processed: Processed, record: FetchRecord, max_age: Option<u64>, started: Instant },
+    Record { source: Source, record: FetchRecord, max_age: Option<u64>, started: Instant },
     Skipped { source: Source, until: DateTime<Utc> },
 }
 
 /// Decodes, parses and normalizes fetched bytes: the pure middle of ingest.
-pub fn process(source: &Source, fetched: &Fetched, now: DateTime<Utc>) -> Result<(Vec<Item>, Vec<String>), String> {
+pub fn process(source: &Source, fetched: &Fetched, now: DateTime<Utc>) -> Result<Processed, String> {
     let tld = tld_hint(source);
     let decoded = decode::decode(&fetched.body, fetched.content_type.as_deref(), tld.as_deref().map(str::as_bytes));
     let mut warnings = Vec::new();
@@ -106,6 +123,7 @@ pub fn process(source: &Source, fetched: &Fetched, now: DateTime<Utc>) -> Result
     if !feed.repairs.is_empty() {
         warnings.push(format!("feed needed repairs: {}", feed.repairs.join(", ")));
     }
+    let ttl_minutes = feed.ttl_minutes;
     let ctx = normalize::Context::for_feed(&feed, &fetched.final_url, source.id_policy, now);
     let raw_count = feed.items.len();
     let items = normalize::normalize_feed(feed, &ctx);
@@ -114,7 +132,7 @@ pub fn process(source: &Source, fetched: &Fetched, now: DateTime<Utc>) -> Result
     } else if items.len() < raw_count {
         warnings.push(format!("{} item(s) without title, text or link skipped", raw_count - items.len()));
     }
-    Ok((items, warnings))
+    Ok(Processed { items, warnings, ttl_minutes })
 }
 
 /// A country hint for charset detection: the host's TLD, or `cn` for a
@@ -129,19 +147,20 @@ fn tld_hint(source: &Source) -> Option<String> {
     }
 }
 
-/// Fetches `sources` (all when `only` is `None`), storing what they hold.
-/// `progress` sees each source's report as it completes.
+/// Fetches the chosen sources, storing what they hold and when to ask each
+/// again. `progress` sees each source's report as it completes.
 pub async fn run<S>(
     config: &Config,
     sources: &[Source],
     mut store: S,
-    only: Option<&str>,
+    options: RunOptions<'_>,
     progress: Box<dyn FnMut(&SourceReport) + Send>,
 ) -> Result<(IngestReport, S), IngestError>
 where
     S: Storage + Send + 'static,
 {
-    let selected: Vec<Source> = match only {
+    let now = options.now.unwrap_or_else(Utc::now);
+    let selected: Vec<Source> = match options.only {
         Some(name) => {
             let s = sources.iter().find(|s| s.name == name).ok_or_else(|| IngestError::UnknownSource(name.into()))?;
             vec![s.clone()]
@@ -152,24 +171,33 @@ where
     store.sync_sources(&pairs)?;
     let states: HashMap<String, SourceState> =
         store.source_states()?.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let selected: Vec<(Source, SourceState)> = selected
+        .into_iter()
+        .map(|s| {
+            let state = states.get(&s.name).cloned().unwrap_or_default();
+            (s, state)
+        })
+        .filter(|(_, st)| !options.only_due || st.next_fetch_at.is_none_or(|t| t <= now))
+        .collect();
 
     let fetcher = Fetcher::new(&config.fetch, &config.user_agent())?;
     let global = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let (tx, rx) = mpsc::channel::<Message>(64);
 
-    let writer = tokio::task::spawn_blocking(move || write_loop(store, rx, progress));
+    let clock = Clock { fixed: options.now, start: now };
+    let bounds = config.schedule.bounds();
+    let writer = tokio::task::spawn_blocking(move || write_loop(store, rx, progress, clock, bounds));
 
     let mut tasks = tokio::task::JoinSet::new();
-    for source in selected {
-        let state = states.get(&source.name).cloned().unwrap_or_default();
+    for (source, state) in selected {
         let host = hosts
             .entry(source.location.host_key())
             .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host_concurrency.max(1))))
             .clone();
         let (global, fetcher, tx) = (global.clone(), fetcher.clone(), tx.clone());
         tasks.spawn(async move {
-            let msg = fetch_one(source, state, &fetcher, &global, &host).await;
+            let msg = fetch_one(source, state, &fetcher, &global, &host, clock).await;
             let _ = tx.send(msg).await;
         });
     }
@@ -183,15 +211,28 @@ where
     Ok((report, store))
 }
 
+/// The run's notion of "now": fixed in tests, the system clock otherwise.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    fixed: Option<DateTime<Utc>>,
+    start: DateTime<Utc>,
+}
+
+impl Clock {
+    fn now(&self) -> DateTime<Utc> {
+        self.fixed.unwrap_or_else(Utc::now)
+    }
+}
+
 async fn fetch_one(
     source: Source,
     state: SourceState,
     fetcher: &Fetcher,
     global: &Semaphore,
     host: &Semaphore,
+    clock: Clock,
 ) -> Message {
-    let now = Utc::now();
-    if let Some(until) = state.next_fetch_at.filter(|t| *t > now) {
+    if let Some(until) = state.retry_after_until.filter(|t| *t > clock.start) {
         return Message::Skipped { source, until };
     }
     // Closed semaphores never happen here; a failed acquire just means "go on".
@@ -200,62 +241,94 @@ async fn fetch_one(
     let started = Instant::now();
     let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
     match fetcher.fetch(&source.location, &validators).await {
-        Ok(FetchOutcome::NotModified { etag, last_modified }) => Message::Record {
-            source,
-            record: FetchRecord::NotModified { etag, last_modified },
-            at: Utc::now(),
-            started,
-            warnings: vec![],
-        },
+        Ok(FetchOutcome::NotModified { etag, last_modified, max_age }) => {
+            Message::Record { source, record: FetchRecord::NotModified { etag, last_modified }, max_age, started }
+        }
         Ok(FetchOutcome::Modified(fetched)) => {
             let src = source.clone();
-            let at = Utc::now();
+            let at = clock.now();
             let done = tokio::task::spawn_blocking(move || {
                 let out = process(&src, &fetched, at);
-                (out, fetched.etag, fetched.last_modified)
+                (out, fetched.etag, fetched.last_modified, fetched.max_age)
             })
             .await;
             match done {
-                Ok((Ok((items, warnings)), etag, last_modified)) => Message::Items {
+                Ok((Ok(processed), etag, last_modified, max_age)) => Message::Items {
                     source,
-                    processed: Processed { items, warnings },
+                    processed,
                     record: FetchRecord::Fetched { etag, last_modified },
-                    at,
+                    max_age,
                     started,
                 },
-                Ok((Err(error), _, _)) => Message::Record {
+                Ok((Err(error), _, _, max_age)) => Message::Record {
                     source,
                     record: FetchRecord::Failed { error, retry_after: None },
-                    at,
+                    max_age,
                     started,
-                    warnings: vec![],
                 },
                 Err(e) => Message::Record {
                     source,
                     record: FetchRecord::Failed { error: format!("processing crashed: {e}"), retry_after: None },
-                    at,
+                    max_age: None,
                     started,
-                    warnings: vec![],
                 },
             }
         }
         Err(e) => Message::Record {
             source,
-            record: FetchRecord::Failed { error: e.to_string(), retry_after: e.retry_after() },
-            at: Utc::now(),
+            record: FetchRecord::Failed { error: e.to_string(), retry_after: e.retry_after().map(|d| clock.now() + d) },
+            max_age: None,
             started,
-            warnings: vec![],
         },
     }
+}
+
+/// How long the publisher says its feed stays fresh.
+#[derive(Debug, Clone, Copy, Default)]
+struct Freshness {
+    ttl_minutes: Option<u32>,
+    max_age: Option<u64>,
+}
+
+/// When to fetch `source` next, after `record` at `at`.
+fn schedule<S: Storage>(
+    store: &S,
+    source: &Source,
+    record: &FetchRecord,
+    failures_before: u32,
+    fresh: Freshness,
+    at: DateTime<Utc>,
+    bounds: poll::PollBounds,
+) -> DateTime<Utc> {
+    let entries = store.entries_since(&source.name, at - chrono::Duration::days(7)).unwrap_or(0);
+    let (failures, retry_after) = match record {
+        FetchRecord::Failed { retry_after, .. } => (failures_before + 1, *retry_after),
+        _ => (0, None),
+    };
+    let input = poll::PollInput {
+        source: &source.name,
+        entries_last_week: entries,
+        consecutive_failures: failures,
+        configured: source.interval,
+        ttl: fresh.ttl_minutes.map(|m| chrono::Duration::minutes(i64::from(m))),
+        max_age: fresh.max_age.map(|s| chrono::Duration::seconds(s.min(i64::MAX as u64 / 2) as i64)),
+        retry_after,
+    };
+    poll::next_fetch(&input, bounds, at)
 }
 
 fn write_loop<S: Storage>(
     mut store: S,
     mut rx: mpsc::Receiver<Message>,
     mut progress: Box<dyn FnMut(&SourceReport) + Send>,
+    clock: Clock,
+    bounds: poll::PollBounds,
 ) -> (IngestReport, S) {
+    let failures: HashMap<String, u32> =
+        store.source_states().unwrap_or_default().into_iter().map(|s| (s.name, s.consecutive_failures)).collect();
     let mut report = IngestReport::default();
     while let Some(msg) = rx.blocking_recv() {
+        let at = clock.now();
         let r = match msg {
             Message::Skipped { source, until } => SourceReport {
                 url: source.location.as_url(),
@@ -264,8 +337,11 @@ fn write_loop<S: Storage>(
                 warnings: vec![],
                 elapsed: Duration::ZERO,
             },
-            Message::Items { source, processed, record, at, started } => {
-                let outcome = match store.store_items(&source.name, &processed.items, &record, at) {
+            Message::Items { source, processed, record, max_age, started } => {
+                let before = failures.get(&source.name).copied().unwrap_or(0);
+                let fresh = Freshness { ttl_minutes: processed.ttl_minutes, max_age };
+                let next = schedule(&store, &source, &record, before, fresh, at, bounds);
+                let outcome = match store.store_items(&source.name, &processed.items, &record, at, Some(next)) {
                     Ok(stats) => SourceOutcome::Stored(stats),
                     Err(e) => SourceOutcome::Failed { error: e.to_string() },
                 };
@@ -277,26 +353,47 @@ fn write_loop<S: Storage>(
                     elapsed: started.elapsed(),
                 }
             }
-            Message::Record { source, record, at, started, warnings } => {
+            Message::Record { source, record, max_age, started } => {
+                let before = failures.get(&source.name).copied().unwrap_or(0);
+                let next =
+                    schedule(&store, &source, &record, before, Freshness { ttl_minutes: None, max_age }, at, bounds);
                 let mut outcome = match &record {
                     FetchRecord::Failed { error, .. } => SourceOutcome::Failed { error: error.clone() },
                     _ => SourceOutcome::NotModified,
                 };
-                if let Err(e) = store.record_fetch(&source.name, &record, at) {
+                if let Err(e) = store.record_fetch(&source.name, &record, at, Some(next)) {
                     outcome = SourceOutcome::Failed { error: e.to_string() };
                 }
                 SourceReport {
                     url: source.location.as_url(),
                     name: source.name,
                     outcome,
-                    warnings,
+                    warnings: vec![],
                     elapsed: started.elapsed(),
                 }
             }
         };
+        log_fetch(&r);
         progress(&r);
         report.sources.push(r);
     }
     report.sources.sort_by(|a, b| a.name.cmp(&b.name));
     (report, store)
+}
+
+/// One structured log line per fetch: source, status, time taken, new items.
+fn log_fetch(r: &SourceReport) {
+    let ms = r.elapsed.as_millis() as u64;
+    match &r.outcome {
+        SourceOutcome::Stored(st) => {
+            tracing::info!(source = %r.name, status = "ok", ms, new = st.new, updated = st.updated, "fetched")
+        }
+        SourceOutcome::NotModified => tracing::info!(source = %r.name, status = "not_modified", ms, new = 0, "fetched"),
+        SourceOutcome::Skipped { until } => {
+            tracing::info!(source = %r.name, status = "skipped", until = %until.to_rfc3339(), "fetched")
+        }
+        SourceOutcome::Failed { error } => {
+            tracing::warn!(source = %r.name, url = %r.url, status = "failed", ms, error = %error, "fetched")
+        }
+    }
 }

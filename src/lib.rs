@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod parse;
+pub mod poll;
 pub mod publish;
 pub mod render;
 pub mod report;

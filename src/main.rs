@@ -95,8 +95,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !no_fetch {
                 let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
                 let progress = progress_reporter(loaded.sources.len() as u64);
-                let (rep, back) =
-                    runtime.block_on(ingest::run(&loaded.config, &loaded.sources, store, None, progress))?;
+                let (rep, back) = runtime.block_on(ingest::run(
+                    &loaded.config,
+                    &loaded.sources,
+                    store,
+                    Default::default(),
+                    progress,
+                ))?;
                 store = back;
                 eprint!("{}", report::ingest_summary(&rep));
             }
@@ -111,8 +116,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let total = if source.is_some() { 1 } else { loaded.sources.len() as u64 };
             let progress = progress_reporter(total);
-            let (rep, _store) =
-                runtime.block_on(ingest::run(&loaded.config, &loaded.sources, store, source.as_deref(), progress))?;
+            let (rep, _store) = runtime.block_on(ingest::run(
+                &loaded.config,
+                &loaded.sources,
+                store,
+                ingest::RunOptions { only: source.as_deref(), ..Default::default() },
+                progress,
+            ))?;
             print!("{}", report::ingest_summary(&rep));
             Ok(ExitCode::SUCCESS)
         }

@@ -12,6 +12,8 @@ pub struct RawFeed {
     pub items: Vec<RawItem>,
     /// Repairs the lenient pass had to make for the feed to parse.
     pub repairs: Vec<String>,
+    /// The feed's `<ttl>`: minutes it may be cached.
+    pub ttl_minutes: Option<u32>,
 }
 
 /// The syntax a feed was written in.

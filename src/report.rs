@@ -101,7 +101,10 @@ pub fn sources_table(states: &[SourceState], configured: &[String]) -> String {
             let _ = writeln!(s, "  last error: {e}");
         }
         if let Some(t) = st.next_fetch_at {
-            let _ = writeln!(s, "  next fetch: not before {}", when(Some(t)));
+            let _ = writeln!(s, "  next fetch: {}", when(Some(t)));
+        }
+        if let Some(t) = st.retry_after_until {
+            let _ = writeln!(s, "  server asked not to retry before {}", when(Some(t)));
         }
     }
     s

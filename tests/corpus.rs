@@ -9,7 +9,6 @@ use chrono::Utc;
 use tidings::config::{IdPolicy, Location, Source};
 use tidings::fetch::Fetched;
 use tidings::ingest::process;
-use tidings::model::Item;
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("TIDINGS_CORPUS")
@@ -39,7 +38,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-type Outcome = Result<(Vec<Item>, Vec<String>), String>;
+type Outcome = Result<tidings::ingest::Processed, String>;
 
 fn run(path: &Path) -> std::thread::Result<Outcome> {
     let body = std::fs::read(path).unwrap();
@@ -48,6 +47,7 @@ fn run(path: &Path) -> std::thread::Result<Outcome> {
         location: Location::File(path.to_path_buf()),
         timezone: chrono_tz::UTC,
         id_policy: IdPolicy::Guid,
+        interval: None,
     };
     let fetched = Fetched {
         body,
@@ -55,6 +55,7 @@ fn run(path: &Path) -> std::thread::Result<Outcome> {
         final_url: "http://example.org/feed/".into(),
         etag: None,
         last_modified: None,
+        max_age: None,
     };
     std::panic::catch_unwind(AssertUnwindSafe(|| process(&source, &fetched, Utc::now())))
 }
@@ -122,7 +123,7 @@ fn sanitize_cases_leave_nothing_live() {
     let mut checked = 0;
     let mut live = Vec::new();
     for path in &cases {
-        let Ok(Ok((items, _))) = run(path) else { continue };
+        let Ok(Ok(tidings::ingest::Processed { items, .. })) = run(path) else { continue };
         for item in items {
             for html in [Some(item.summary_html.clone()), item.content_html.clone()].into_iter().flatten() {
                 checked += 1;
@@ -198,7 +199,7 @@ fn wellformed_titles_and_links_agree_with_feedparser() {
             continue;
         }
         let first = match run(&path) {
-            Ok(Ok((items, _))) => items.into_iter().next(),
+            Ok(Ok(tidings::ingest::Processed { items, .. })) => items.into_iter().next(),
             _ => None,
         };
         if let Some(t) = want_title {
@@ -241,7 +242,7 @@ fn feed_rs_captures_keep_every_entry() {
         let Ok(reference) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
         let Some(entries) = reference["entries"].as_array() else { continue };
         compared += 1;
-        let Ok(Ok((items, _))) = run(&path) else {
+        let Ok(Ok(tidings::ingest::Processed { items, .. })) = run(&path) else {
             misses.push(format!("{}: rejected", path.display()));
             continue;
         };

@@ -58,7 +58,8 @@ fn stored_new(o: &HashMap<String, SourceOutcome>, name: &str) -> usize {
 async fn run_once(cfg: &std::path::Path) -> IngestReport {
     let loaded = config::load_all(cfg).unwrap();
     let store = SqliteStore::open(&loaded.config.storage.database, Duration::from_secs(5)).unwrap();
-    let (report, _) = ingest::run(&loaded.config, &loaded.sources, store, None, Box::new(|_| {})).await.unwrap();
+    let (report, _) =
+        ingest::run(&loaded.config, &loaded.sources, store, Default::default(), Box::new(|_| {})).await.unwrap();
     report
 }
 
@@ -80,7 +81,7 @@ async fn good_sources_stored_bad_ones_reported_second_run_is_conditional() {
     assert_eq!(stored_new(&o, "redirect"), 5);
     failed_with(&o, "missing", "HTTP 404");
     failed_with(&o, "broken-server", "HTTP 500");
-    failed_with(&o, "rate-limited", "HTTP 429 (retry after");
+    failed_with(&o, "rate-limited", "HTTP 429 (retry after 3600s)");
     failed_with(&o, "slow", "timed out after 1s");
     failed_with(&o, "stall", "timed out after 1s");
     failed_with(&o, "loop", "too many redirects");

@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use tidings::config::{IdPolicy, Location, Source};
 use tidings::fetch::Fetched;
-use tidings::ingest::process;
+use tidings::ingest::{Processed, process};
 use tidings::normalize::url::canonical_url;
 
 fn fixtures() -> PathBuf {
@@ -24,6 +24,7 @@ fn source(path: PathBuf) -> Source {
         location: Location::File(path),
         timezone: chrono_tz::Asia::Shanghai,
         id_policy: IdPolicy::Guid,
+        interval: None,
     }
 }
 
@@ -45,16 +46,17 @@ fn every_fixture_matches_its_manifest() {
             final_url: url::Url::from_file_path(&path).unwrap().to_string(),
             etag: None,
             last_modified: None,
+            max_age: None,
         };
         let result = process(&source(path), &fetched, now);
         let expected_items = entry["items"].as_array().unwrap();
         match (entry["ok"].as_bool().unwrap(), result) {
-            (false, Ok((items, _))) => {
+            (false, Ok(Processed { items, .. })) => {
                 failures.push(format!("{file}: accepted ({} items) but must be rejected", items.len()))
             }
             (false, Err(_)) => {}
             (true, Err(e)) => failures.push(format!("{file}: rejected: {e}")),
-            (true, Ok((items, _))) => {
+            (true, Ok(Processed { items, .. })) => {
                 if items.len() != expected_items.len() {
                     failures.push(format!("{file}: {} items, expected {}", items.len(), expected_items.len()));
                     continue;
@@ -94,8 +96,9 @@ fn hostile_content_is_sanitized() {
         final_url: "https://www.example.cn/feed".into(),
         etag: None,
         last_modified: None,
+        max_age: None,
     };
-    let (items, _) = process(&source(path), &fetched, Utc::now()).unwrap();
+    let items = process(&source(path), &fetched, Utc::now()).unwrap().items;
     let mut saw_img = false;
     let mut saw_pdf = false;
     for item in &items {

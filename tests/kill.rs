@@ -22,6 +22,7 @@ fn expected_urls(file: &str) -> BTreeSet<String> {
         location: Location::File(path.clone()),
         timezone: chrono_tz::Asia::Shanghai,
         id_policy: IdPolicy::Guid,
+        interval: None,
     };
     let fetched = Fetched {
         body: std::fs::read(&path).unwrap(),
@@ -29,8 +30,9 @@ fn expected_urls(file: &str) -> BTreeSet<String> {
         final_url: "http://127.0.0.1/".into(),
         etag: None,
         last_modified: None,
+        max_age: None,
     };
-    let (items, _) = tidings::ingest::process(&source, &fetched, Utc::now()).unwrap();
+    let items = tidings::ingest::process(&source, &fetched, Utc::now()).unwrap().items;
     items.into_iter().filter_map(|i| i.url).collect()
 }
 

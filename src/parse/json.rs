@@ -75,5 +75,6 @@ pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
         link: text(&v, "home_page_url"),
         items,
         repairs: Vec::new(),
+        ttl_minutes: None,
     })
 }

@@ -78,6 +78,7 @@ enum Field {
     Category,
     ChannelTitle,
     ChannelLink,
+    ChannelTtl,
 }
 
 struct Capture {
@@ -365,6 +366,14 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                                 start: after,
                             });
                         }
+                        (Ns::Rss, "ttl") if !empty => {
+                            capture = Some(Capture {
+                                depth: depth_now,
+                                field: Field::ChannelTtl,
+                                kind: TextKind::Text,
+                                start: after,
+                            });
+                        }
                         (Ns::Atom, "link") => {
                             let rel = attr(e, "rel").unwrap_or_else(|| "alternate".into());
                             if rel == "alternate" && feed.link.is_none() {
@@ -401,6 +410,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                                 feed.link = Some(resolve(value.trim(), base.as_ref()));
                             }
                         }
+                        Field::ChannelTtl => feed.ttl_minutes = value.trim().parse().ok(),
                         _ => {
                             if let Some(it) = item.as_mut() {
                                 apply(it, field, kind, value, base.as_ref(), tz);
@@ -605,7 +615,7 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
                 it.item.categories.push(trimmed.to_string());
             }
         }
-        Field::ChannelTitle | Field::ChannelLink => {}
+        Field::ChannelTitle | Field::ChannelLink | Field::ChannelTtl => {}
     }
 }
 
@@ -666,7 +676,7 @@ mod tests {
     fn rss2_fields() {
         let f = parse_xml(
             r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:media="http://search.yahoo.com/mrss/">
-            <channel><title>频道</title><link>https://x.cn/</link><image><title>logo</title><url>https://x.cn/l.png</url></image>
+            <channel><title>频道</title><link>https://x.cn/</link><ttl>90</ttl><image><title>logo</title><url>https://x.cn/l.png</url></image>
             <item><title><![CDATA[标题 <一>]]></title><link>https://x.cn/1</link><guid isPermaLink="false">id-1</guid>
               <pubDate>Wed, 02 Apr 2025 08:30:00 CST</pubDate><dc:creator>记者</dc:creator>
               <description>&lt;p&gt;摘要&amp;amp;&lt;/p&gt;</description><content:encoded><![CDATA[<p>正文</p>]]></content:encoded>
@@ -679,6 +689,7 @@ mod tests {
         .unwrap();
         assert_eq!(f.title.as_deref(), Some("频道"));
         assert_eq!(f.link.as_deref(), Some("https://x.cn/"));
+        assert_eq!(f.ttl_minutes, Some(90));
         let a = &f.items[0];
         assert_eq!(a.title.as_deref(), Some("标题 <一>"));
         assert_eq!(a.guid.as_deref(), Some("id-1"));

@@ -38,8 +38,10 @@ pub struct SourceState {
     pub last_fetch_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
-    /// The source is not asked again before this (Retry-After, back-off).
+    /// When the polling policy wants the source fetched next.
     pub next_fetch_at: Option<DateTime<Utc>>,
+    /// The server asked not to be asked again before this (Retry-After).
+    pub retry_after_until: Option<DateTime<Utc>>,
     pub item_count: u64,
 }
 
@@ -125,8 +127,15 @@ pub trait Storage {
     fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError>;
     /// Every known source's state, configured or not.
     fn source_states(&self) -> Result<Vec<SourceState>, StoreError>;
-    /// Records a fetch that stored nothing (304 or failure).
-    fn record_fetch(&mut self, source: &str, record: &FetchRecord, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a fetch that stored nothing (304 or failure), and when to
+    /// fetch next.
+    fn record_fetch(
+        &mut self,
+        source: &str,
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
     /// Stores a source's items and its fetch state in one transaction.
     /// Exact duplicates (same key in the source, same canonical URL, same
     /// content hash) update the existing item, keeping its first-seen time.
@@ -136,7 +145,10 @@ pub trait Storage {
         items: &[Item],
         record: &FetchRecord,
         at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
     ) -> Result<StoreStats, StoreError>;
+    /// New items a source brought since `since` (for the polling policy).
+    fn entries_since(&self, source: &str, since: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Items whose date falls in `[start, end)`, oldest first.
     fn items_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<StoredItem>, StoreError>;

@@ -81,6 +81,9 @@ const MIGRATIONS: &[&str] = &[
         tag TEXT NOT NULL,
         PRIMARY KEY (tag, story_id)
     );",
+    // 3: Retry-After kept apart from the polling schedule
+    "ALTER TABLE sources ADD COLUMN retry_after_until INTEGER;
+    CREATE INDEX items_source_seen ON items(source_id, first_seen_at);",
 ];
 
 const ITEM_COLUMNS: &str =
@@ -206,22 +209,29 @@ impl SqliteStore {
     }
 }
 
-fn apply_record(tx: &Connection, source_id: i64, record: &FetchRecord, at: i64) -> rusqlite::Result<()> {
+fn apply_record(
+    tx: &Connection,
+    source_id: i64,
+    record: &FetchRecord,
+    at: i64,
+    next: Option<i64>,
+) -> rusqlite::Result<()> {
     match record {
         FetchRecord::Fetched { etag, last_modified } | FetchRecord::NotModified { etag, last_modified } => {
             let status = if matches!(record, FetchRecord::Fetched { .. }) { "ok" } else { "not_modified" };
             tx.execute(
                 "UPDATE sources SET etag = COALESCE(?2, etag), last_modified = COALESCE(?3, last_modified),
                  last_status = ?4, last_error = NULL, last_fetch_at = ?5, last_success_at = ?5,
-                 consecutive_failures = 0, next_fetch_at = NULL WHERE id = ?1",
-                params![source_id, etag, last_modified, status, at],
+                 consecutive_failures = 0, next_fetch_at = ?6, retry_after_until = NULL WHERE id = ?1",
+                params![source_id, etag, last_modified, status, at, next],
             )?;
         }
         FetchRecord::Failed { error, retry_after } => {
             tx.execute(
                 "UPDATE sources SET last_status = 'failed', last_error = ?2, last_fetch_at = ?3,
-                 consecutive_failures = consecutive_failures + 1, next_fetch_at = ?4 WHERE id = ?1",
-                params![source_id, error, at, retry_after.map(ts)],
+                 consecutive_failures = consecutive_failures + 1, retry_after_until = ?4, next_fetch_at = ?5
+                 WHERE id = ?1",
+                params![source_id, error, at, retry_after.map(ts), next],
             )?;
         }
     }
@@ -366,7 +376,7 @@ impl Storage for SqliteStore {
             tx.execute(
                 "INSERT INTO sources (name, url) VALUES (?1, ?2)
                  ON CONFLICT(name) DO UPDATE SET url = excluded.url, etag = NULL, last_modified = NULL,
-                   next_fetch_at = NULL, consecutive_failures = 0
+                   next_fetch_at = NULL, retry_after_until = NULL, consecutive_failures = 0
                  WHERE sources.url <> excluded.url",
                 params![name, url],
             )
@@ -380,7 +390,8 @@ impl Storage for SqliteStore {
             .conn
             .prepare(
                 "SELECT name, url, etag, last_modified, last_status, last_error, last_fetch_at, last_success_at,
-                 consecutive_failures, next_fetch_at, (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id)
+                 consecutive_failures, next_fetch_at, (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id),
+                 retry_after_until
                  FROM sources s ORDER BY name",
             )
             .map_err(|e| self.err(e))?;
@@ -398,15 +409,33 @@ impl Storage for SqliteStore {
                     consecutive_failures: r.get(8)?,
                     next_fetch_at: from_ts(r.get(9)?),
                     item_count: r.get::<_, i64>(10)?.max(0) as u64,
+                    retry_after_until: from_ts(r.get(11)?),
                 })
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    fn record_fetch(&mut self, source: &str, record: &FetchRecord, at: DateTime<Utc>) -> Result<(), StoreError> {
+    fn record_fetch(
+        &mut self,
+        source: &str,
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         let id = source_id(&self.conn, source).map_err(|e| self.err(e))?;
-        apply_record(&self.conn, id, record, ts(at)).map_err(|e| self.err(e))
+        apply_record(&self.conn, id, record, ts(at), next.map(ts)).map_err(|e| self.err(e))
+    }
+
+    fn entries_since(&self, source: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM items i JOIN sources s ON s.id = i.source_id WHERE s.name = ?1 AND i.first_seen_at >= ?2",
+                params![source, ts(since)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.err(e))
     }
 
     fn store_items(
@@ -415,6 +444,7 @@ impl Storage for SqliteStore {
         items: &[Item],
         record: &FetchRecord,
         at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
     ) -> Result<StoreStats, StoreError> {
         let at = ts(at);
         let result = (|| {
@@ -428,7 +458,7 @@ impl Storage for SqliteStore {
                     Outcome::Unchanged => stats.unchanged += 1,
                 }
             }
-            apply_record(&tx, id, record, at)?;
+            apply_record(&tx, id, record, at, next.map(ts))?;
             tx.commit()?;
             Ok(stats)
         })();
@@ -578,16 +608,17 @@ mod tests {
         let (_d, mut s) = open();
         let t0 = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
         let t1 = t0 + chrono::Duration::hours(1);
-        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one")], &OK, t0).unwrap();
+        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one")], &OK, t0, None).unwrap();
         assert_eq!(st, StoreStats { new: 1, updated: 0, unchanged: 0 });
         // Same guid, edited title: an update.
-        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one, edited")], &OK, t1).unwrap();
+        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one, edited")], &OK, t1, None).unwrap();
         assert_eq!(st.updated, 1);
         // Another source linking the same canonical URL: the same item.
-        let st = s.store_items("b", &[item("url:http://a/1", Some("http://a/1"), "one, edited")], &OK, t1).unwrap();
+        let st =
+            s.store_items("b", &[item("url:http://a/1", Some("http://a/1"), "one, edited")], &OK, t1, None).unwrap();
         assert_eq!(st.unchanged, 1);
         // Same content re-posted under a new guid in the same source.
-        let st = s.store_items("a", &[item("guid:2", None, "one, edited")], &OK, t1).unwrap();
+        let st = s.store_items("a", &[item("guid:2", None, "one, edited")], &OK, t1, None).unwrap();
         assert_eq!(st.unchanged, 1);
         let (n, first): (i64, i64) = s
             .conn
@@ -604,19 +635,21 @@ mod tests {
             etag: Some("\"v1\"".into()),
             last_modified: Some("Tue, 01 Apr 2025 00:00:00 GMT".into()),
         };
-        s.store_items("a", &[], &rec, now).unwrap();
+        s.store_items("a", &[], &rec, now, None).unwrap();
         let retry = now + chrono::Duration::seconds(120);
-        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now).unwrap();
-        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now).unwrap();
+        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now, None)
+            .unwrap();
+        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now, None)
+            .unwrap();
         let st = s.source_states().unwrap();
         assert_eq!(st[0].etag.as_deref(), Some("\"v1\""));
         assert_eq!(st[0].last_status.as_deref(), Some("ok"));
         assert_eq!(st[1].consecutive_failures, 2);
-        assert_eq!(st[1].next_fetch_at, Some(retry));
+        assert_eq!(st[1].retry_after_until, Some(retry));
         // A 304 keeps the validators and clears the failure count.
-        s.record_fetch("b", &FetchRecord::NotModified { etag: None, last_modified: None }, now).unwrap();
+        s.record_fetch("b", &FetchRecord::NotModified { etag: None, last_modified: None }, now, None).unwrap();
         let st = s.source_states().unwrap();
-        assert_eq!((st[1].consecutive_failures, st[1].next_fetch_at), (0, None));
+        assert_eq!((st[1].consecutive_failures, st[1].retry_after_until), (0, None));
     }
 
     #[test]

@@ -154,6 +154,42 @@ async fn delay(State(s): State<AppState>, UrlPath(file): UrlPath<String>, h: Hea
     ([(header::CONTENT_TYPE, content_type(&file))], fixture(&file)).into_response()
 }
 
+/// Fails with 500 for the first `n` requests, then serves the file.
+async fn flaky(State(s): State<AppState>, UrlPath((n, file)): UrlPath<(usize, String)>, h: HeaderMap) -> Response {
+    let path = format!("/flaky/{n}/{file}");
+    record(&s, &path, &h);
+    if s.seen.lock().unwrap().hits[&path] <= n {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response();
+    }
+    ([(header::CONTENT_TYPE, content_type(&file))], fixture(&file)).into_response()
+}
+
+/// A feed whose items are dated minutes ago, for runs against the real clock.
+async fn fresh(State(s): State<AppState>, UrlPath(name): UrlPath<String>, h: HeaderMap) -> Response {
+    record(&s, &format!("/fresh/{name}"), &h);
+    let now = chrono::Utc::now();
+    let mut items = String::new();
+    for (i, (title, text)) in [
+        (
+            "智谱发布新一代大模型GLM-5，开源旗舰推理能力大幅提升",
+            "智谱今天发布新一代大模型GLM-5，并同步开源旗舰版本，推理与编程能力大幅提升。",
+        ),
+        ("宇树发布新款人形机器人H2，售价9.9万元", "宇树科技发布新款人形机器人H2，身高1.8米，售价9.9万元起。"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let when = (now - chrono::Duration::minutes(10 + i as i64)).to_rfc2822();
+        items.push_str(&format!(
+            "<item><title>{title}</title><link>https://{name}.example.cn/{i}</link><guid>{name}-{i}</guid><pubDate>{when}</pubDate><description>{text}</description></item>"
+        ));
+    }
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{name}</title><link>https://{name}.example.cn/</link>{items}</channel></rss>"
+    );
+    ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], body).into_response()
+}
+
 async fn redirect(State(s): State<AppState>, h: HeaderMap) -> Response {
     record(&s, "/redirect", &h);
     (StatusCode::FOUND, [(header::LOCATION, "/feeds/rss2-en.xml")]).into_response()
@@ -187,6 +223,8 @@ pub async fn start(pause: Duration) -> FixtureServer {
         .route("/slow", get(slow))
         .route("/stall", get(stall))
         .route("/redirect", get(redirect))
+        .route("/flaky/{n}/{file}", get(flaky))
+        .route("/fresh/{name}", get(fresh))
         .route("/loop", get(redirect_loop))
         .route("/big", get(big))
         .with_state(state);
