@@ -66,6 +66,7 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub taxonomy: TaxonomyRef,
     pub sources: SourcesRef,
+    pub serve: ServeConfig,
     /// Folder of the config file; relative paths were resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -84,6 +85,8 @@ pub struct SiteConfig {
     /// IANA zone name; naive feed dates and the digest window use it.
     pub timezone: String,
     pub language: String,
+    /// A WebSub hub to notify when a digest is published (advertised in the feeds).
+    pub websub_hub: Option<String>,
 }
 
 impl Default for SiteConfig {
@@ -94,7 +97,22 @@ impl Default for SiteConfig {
             base_url: "http://localhost:8080/".into(),
             timezone: "Asia/Shanghai".into(),
             language: "zh-CN".into(),
+            websub_hub: None,
         }
+    }
+}
+
+/// `[serve]`: the daemon's HTTP server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address to listen on; `tidings serve --listen` overrides it.
+    pub listen: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig { listen: "127.0.0.1:8080".into() }
     }
 }
 
@@ -501,6 +519,14 @@ impl Config {
             Err(e) => {
                 add("site.base_url", "base_url", format!("`{}` is not an absolute URL ({e})", self.site.base_url))
             }
+        }
+        if self.serve.listen.parse::<std::net::SocketAddr>().is_err() {
+            add("serve.listen", "listen", format!("`{}` is not an address like 127.0.0.1:8080", self.serve.listen));
+        }
+        if let Some(hub) = &self.site.websub_hub
+            && !Url::parse(hub).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            add("site.websub_hub", "websub_hub", format!("`{hub}` is not an http(s) URL"));
         }
         if parse_hh_mm(&self.digest.time).is_none() {
             add("digest.time", "time", format!("`{}` is not a time of day as HH:MM", self.digest.time));

@@ -9,12 +9,14 @@
 
 pub mod cluster;
 pub mod config;
+pub mod daemon;
 pub mod daily;
 pub mod decode;
 pub mod digest;
 pub mod fetch;
 pub mod fold;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod parse;
@@ -22,5 +24,6 @@ pub mod poll;
 pub mod publish;
 pub mod render;
 pub mod report;
+pub mod serve;
 pub mod store;
 pub mod tag;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tidings::config::{self, ConfigError};
 use tidings::store::{SqliteStore, Storage};
-use tidings::{daily, ingest, report};
+use tidings::{daemon, daily, ingest, report};
 
 /// Exit code for configuration that cannot be used.
 const EXIT_CONFIG: u8 = 2;
@@ -37,6 +37,12 @@ enum Command {
     Check,
     /// List sources with their last status, item count and last error.
     Sources,
+    /// Run as a service: fetch and digest on schedule, serve the feeds over HTTP.
+    Serve {
+        /// Address to listen on (default: serve.listen from the config).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Fetch, then write the day's digest post and the feeds.
     Digest {
         /// The day to digest, YYYY-MM-DD (default: today in the site's timezone).
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -88,6 +95,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let names: Vec<String> = loaded.sources.iter().map(|s| s.name.clone()).collect();
             print!("{}", report::sources_table(&store.source_states()?, &names));
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let options = daemon::ServeOptions { config_path: cli.config.clone(), listen };
+            match runtime.block_on(daemon::serve(options)) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(daemon::DaemonError::Config(e)) => Err(e.into()),
+                Err(e) => Err(e.into()),
+            }
         }
         Command::Digest { date, no_fetch } => {
             let loaded = config::load_all(&cli.config)?;

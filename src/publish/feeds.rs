@@ -63,6 +63,15 @@ fn channel(
 ) -> String {
     let mut namespaces = BTreeMap::new();
     namespaces.insert("atom".to_string(), "http://www.w3.org/2005/Atom".to_string());
+    let mut links = vec![atom_syndication::Link {
+        href: self_url.to_string(),
+        rel: "self".into(),
+        mime_type: Some("application/rss+xml".into()),
+        ..Default::default()
+    }];
+    if let Some(hub) = &site.websub_hub {
+        links.push(atom_syndication::Link { href: hub.clone(), rel: "hub".into(), ..Default::default() });
+    }
     let channel = rss::Channel {
         title: title.to_string(),
         link: base(site),
@@ -74,14 +83,7 @@ fn channel(
         ttl: Some("60".into()),
         items,
         namespaces,
-        atom_ext: Some(rss::extension::atom::AtomExtension {
-            links: vec![atom_syndication::Link {
-                href: self_url.to_string(),
-                rel: "self".into(),
-                mime_type: Some("application/rss+xml".into()),
-                ..Default::default()
-            }],
-        }),
+        atom_ext: Some(rss::extension::atom::AtomExtension { links }),
         ..Default::default()
     };
     format!(
@@ -147,7 +149,10 @@ pub fn atom(site: &SiteConfig, posts: &[PostRecord]) -> String {
                 mime_type: Some("text/html".into()),
                 ..Default::default()
             },
-        ],
+        ]
+        .into_iter()
+        .chain(site.websub_hub.iter().map(|hub| Link { href: hub.clone(), rel: "hub".into(), ..Default::default() }))
+        .collect(),
         entries,
         lang: Some(site.language.clone()),
         ..Default::default()

@@ -147,6 +147,8 @@ pub trait Storage {
         at: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
     ) -> Result<StoreStats, StoreError>;
+    /// Moves a source's next polling time.
+    fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// New items a source brought since `since` (for the polling policy).
     fn entries_since(&self, source: &str, since: DateTime<Utc>) -> Result<u64, StoreError>;
 
@@ -157,6 +159,8 @@ pub trait Storage {
     /// Stores a post and its stories, replacing any earlier run for that date,
     /// in one transaction.
     fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError>;
+    /// The post of a date, if one was written.
+    fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError>;
     /// The newest posts, newest first.
     fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError>;
     /// The newest stories carrying `tag`, newest first.

@@ -427,6 +427,13 @@ impl Storage for SqliteStore {
         apply_record(&self.conn, id, record, ts(at), next.map(ts)).map_err(|e| self.err(e))
     }
 
+    fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE sources SET next_fetch_at = ?2 WHERE name = ?1", params![source, ts(at)])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     fn entries_since(&self, source: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.conn
             .query_row(
@@ -545,6 +552,17 @@ impl Storage for SqliteStore {
             tx.commit()
         })();
         result.map_err(|e| self.err(e))
+    }
+
+    fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT date, slug, title, description, tags, markdown, html, published_at FROM posts WHERE date = ?1",
+                [date],
+                post_record,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError> {

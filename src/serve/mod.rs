@@ -1,0 +1,283 @@
+//! The HTTP server feed readers talk to: the feeds and posts from the output
+//! folder (files are only ever replaced whole, by rename), HTML pages from
+//! the database, `/healthz` and `/metrics`. Every response carries a strong
+//! ETag and Last-Modified and answers conditional requests with 304; gzip and
+//! brotli when asked; HEAD works.
+
+pub mod pages;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::Loaded;
+use crate::metrics::Metrics;
+use crate::store::{PostRecord, SqliteStore, Storage};
+
+/// Content-Security-Policy of the HTML pages: no script at all.
+const CSP: &str = "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const RSS: &str = "application/rss+xml; charset=utf-8";
+
+/// What the server and the scheduler share.
+pub struct Shared {
+    /// The configuration in force; replaced whole on reload.
+    pub loaded: RwLock<Arc<Loaded>>,
+    pub metrics: Metrics,
+    /// A read connection for pages and health checks.
+    pub store: Mutex<SqliteStore>,
+    /// When the last digest run finished.
+    pub last_digest_run: Mutex<Option<DateTime<Utc>>>,
+    pub started_at: DateTime<Utc>,
+}
+
+impl Shared {
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Loaded> {
+        self.loaded.read().map(|l| l.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    fn posts(&self, limit: usize) -> Vec<PostRecord> {
+        self.store.lock().ok().and_then(|s| s.recent_posts(limit).ok()).unwrap_or_default()
+    }
+
+    /// `Err(reason)` when the database is unreachable or a scheduled digest
+    /// is overdue by more than the grace period.
+    pub fn health(&self, now: DateTime<Utc>) -> Result<(), String> {
+        let store = self.store.lock().map_err(|_| "database handle poisoned".to_string())?;
+        store.connection().query_row("SELECT 1", [], |_| Ok(())).map_err(|e| format!("database unreachable: {e}"))?;
+        let config = self.config();
+        let tz = config.config.site.tz();
+        let Ok(cron) = crate::config::parse_cron(&config.config.schedule.digest) else { return Ok(()) };
+        let Ok(prev) = cron.find_previous_occurrence(&now.with_timezone(&tz), false) else { return Ok(()) };
+        let prev = prev.with_timezone(&Utc);
+        let grace = chrono::Duration::minutes(30);
+        let ran = self.last_digest_run.lock().map(|l| l.is_some_and(|t| t >= prev)).unwrap_or(false);
+        if ran || now - prev < grace || self.started_at > prev {
+            Ok(())
+        } else {
+            Err(format!("the digest due at {} has not run", prev.to_rfc3339()))
+        }
+    }
+}
+
+/// The router, ready to serve.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/feed.xml", get(|s, h| output_file(s, h, "feed.xml", RSS)))
+        .route("/atom.xml", get(|s, h| output_file(s, h, "atom.xml", "application/atom+xml; charset=utf-8")))
+        .route("/feed.json", get(|s, h| output_file(s, h, "feed.json", "application/feed+json; charset=utf-8")))
+        .route("/tags/{file}", get(tag_feed))
+        .route("/_posts/{file}", get(raw_post))
+        .route("/posts/{date}", get(post_page))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { not_found() })
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(shared)
+}
+
+fn not_found() -> Response {
+    let mut r = (StatusCode::NOT_FOUND, "not found\n").into_response();
+    r.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// A name that stays inside its folder: no separators, no leading dot.
+fn safe_name(name: &str, ext: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0']) && name.ends_with(ext)
+}
+
+fn http_date(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// A 200 with validators, or a 304 when the client's copy is current.
+fn conditional(req: &HeaderMap, body: Vec<u8>, content_type: &str, modified: Option<SystemTime>) -> Response {
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
+    // HTTP dates have whole seconds.
+    let modified = modified.map(|m| {
+        let secs = m.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    });
+    let matches_etag = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(|v| {
+        v.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == etag
+        })
+    });
+    let not_modified = match matches_etag {
+        Some(m) => m,
+        None => match (req.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()), modified) {
+            (Some(since), Some(m)) => DateTime::parse_from_rfc2822(since)
+                .map(|s| SystemTime::from(s.with_timezone(&Utc)) >= m)
+                .unwrap_or(false),
+            _ => false,
+        },
+    };
+    let mut headers = HeaderMap::new();
+    let mut put = |name: header::HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    put(header::ETAG, &etag);
+    if let Some(m) = modified {
+        put(header::LAST_MODIFIED, &http_date(m));
+    }
+    put(header::CACHE_CONTROL, "public, max-age=300");
+    put(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    put(header::CONTENT_TYPE, content_type);
+    if content_type.starts_with("text/html") {
+        put(header::CONTENT_SECURITY_POLICY, CSP);
+    }
+    (StatusCode::OK, headers, body).into_response()
+}
+
+async fn read_output(shared: &Shared, rel: &Path) -> Option<(Vec<u8>, Option<SystemTime>)> {
+    let path: PathBuf = shared.config().config.output.dir.join(rel);
+    let body = tokio::fs::read(&path).await.ok()?;
+    let modified = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok());
+    Some((body, modified))
+}
+
+async fn output_file(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    name: &'static str,
+    ct: &'static str,
+) -> Response {
+    match read_output(&shared, Path::new(name)).await {
+        Some((body, modified)) => conditional(&headers, body, ct, modified),
+        None => not_found(),
+    }
+}
+
+async fn tag_feed(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath(file): UrlPath<String>) -> Response {
+    if !safe_name(&file, ".xml") {
+        return not_found();
+    }
+    match read_output(&shared, &Path::new("tags").join(&file)).await {
+        Some((body, modified)) => conditional(&headers, body, RSS, modified),
+        None => not_found(),
+    }
+}
+
+async fn raw_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath(file): UrlPath<String>) -> Response {
+    if !safe_name(&file, ".md") {
+        return not_found();
+    }
+    match read_output(&shared, &Path::new("_posts").join(&file)).await {
+        Some((body, modified)) => conditional(&headers, body, "text/markdown; charset=utf-8", modified),
+        None => not_found(),
+    }
+}
+
+fn tags_with_feeds(shared: &Shared) -> Vec<String> {
+    let dir = shared.config().config.output.dir.join("tags");
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".xml")).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn index(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let s = shared.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        let config = s.config();
+        let posts = s.posts(60);
+        let modified = posts.first().map(|p| SystemTime::from(p.published_at));
+        (pages::index(&config.config.site, &config.taxonomy, &posts, &tags_with_feeds(&s)), modified)
+    })
+    .await;
+    match page {
+        Ok((html, modified)) => conditional(&headers, html.into_bytes(), "text/html; charset=utf-8", modified),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error\n").into_response(),
+    }
+}
+
+async fn post_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath(date): UrlPath<String>) -> Response {
+    if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
+        return not_found();
+    }
+    let s = shared.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        let config = s.config();
+        let post = s.store.lock().ok().and_then(|st| st.post(&date).ok().flatten())?;
+        let html = pages::post(&config.config.site, &config.taxonomy, &post, &tags_with_feeds(&s));
+        Some((html, SystemTime::from(post.published_at)))
+    })
+    .await;
+    match page {
+        Ok(Some((html, modified))) => {
+            conditional(&headers, html.into_bytes(), "text/html; charset=utf-8", Some(modified))
+        }
+        _ => not_found(),
+    }
+}
+
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    let s = shared.clone();
+    let health = tokio::task::spawn_blocking(move || s.health(Utc::now())).await;
+    match health {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Err(reason)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "health check failed\n").into_response(),
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], shared.metrics.render()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_leave_their_folder() {
+        assert!(safe_name("AI眼镜.xml", ".xml"));
+        for bad in ["../tidings.toml", "../x.xml", ".hidden.xml", "a/b.xml", "a\\b.xml", "/etc/passwd.xml", "x.txt", ""]
+        {
+            assert!(!safe_name(bad, ".xml"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn conditional_requests() {
+        let body = b"<rss/>".to_vec();
+        let first = conditional(
+            &HeaderMap::new(),
+            body.clone(),
+            RSS,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000)),
+        );
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = first.headers()[header::ETAG].clone();
+        let lm = first.headers()[header::LAST_MODIFIED].clone();
+        let mut req = HeaderMap::new();
+        req.insert(header::IF_NONE_MATCH, etag);
+        assert_eq!(conditional(&req, body.clone(), RSS, None).status(), StatusCode::NOT_MODIFIED);
+        let mut req = HeaderMap::new();
+        req.insert(header::IF_MODIFIED_SINCE, lm);
+        let m = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000));
+        assert_eq!(conditional(&req, body.clone(), RSS, m).status(), StatusCode::NOT_MODIFIED);
+        let mut req = HeaderMap::new();
+        req.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert_eq!(conditional(&req, body, RSS, m).status(), StatusCode::OK);
+    }
+}
