@@ -152,12 +152,16 @@ fn next_occurrence(expr: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<
     cron.find_next_occurrence(&now.with_timezone(&tz), false).ok().map(|d| d.with_timezone(&Utc))
 }
 
-/// The day whose scheduled digest passed without a post, if any.
+/// The day whose scheduled digest passed without a post in the last day,
+/// if any: after a longer outage only the latest is made up.
 fn missed_digest(shared: &Shared, now: DateTime<Utc>) -> Option<NaiveDate> {
     let cfg = shared.config();
     let tz = cfg.config.site.tz();
     let cron = parse_cron(&cfg.config.schedule.digest).ok()?;
     let prev = cron.find_previous_occurrence(&now.with_timezone(&tz), false).ok()?;
+    if now - prev.with_timezone(&Utc) > chrono::Duration::hours(26) {
+        return None;
+    }
     let date = prev.date_naive();
     let has_post = shared.store.lock().ok()?.post(&date.format("%Y-%m-%d").to_string()).ok()?.is_some();
     (!has_post).then_some(date)

@@ -35,6 +35,7 @@ fn write_daemon_config(
     sources: &[(String, String)],
     fetch_cron: &str,
     digest_cron: &str,
+    hub: Option<&str>,
 ) -> PathBuf {
     let mut list = String::new();
     for (name, url) in sources {
@@ -43,13 +44,14 @@ fn write_daemon_config(
     std::fs::write(dir.join("sources.toml"), list).unwrap();
     let taxonomy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/taxonomy.toml");
     let config = format!(
-        "[site]\nbase_url = \"http://127.0.0.1:{port}/\"\ntimezone = \"{zone}\"\n\n\
+        "[site]\nbase_url = \"http://127.0.0.1:{port}/\"\ntimezone = \"{zone}\"\n{hub}\n\
          [storage]\ndatabase = \"db/t.sqlite\"\n\n[output]\ndir = \"site\"\n\n\
          [digest]\ntime = \"23:59\"\n\n[schedule]\nfetch = \"{fetch_cron}\"\ndigest = \"{digest_cron}\"\n\n\
          [fetch]\ntimeout_secs = 5\nper_host_concurrency = 4\n\n[serve]\nlisten = \"127.0.0.1:{port}\"\n\n\
          [taxonomy]\nfile = \"{}\"\n\n[sources]\nfile = \"sources.toml\"\n",
         taxonomy.display(),
         zone = noon_zone(),
+        hub = hub.map(|h| format!("websub_hub = \"{h}\"\n")).unwrap_or_default(),
     );
     let path = dir.join("tidings.toml");
     std::fs::write(&path, config).unwrap();
@@ -112,7 +114,8 @@ async fn serves_feeds_on_schedule_reloads_and_stops_cleanly() {
     let port = free_port();
     let sources =
         vec![("Alpha".to_string(), server.url("/fresh/alpha")), ("Beta".to_string(), server.url("/fresh/beta"))];
-    let config = write_daemon_config(dir.path(), port, &sources, "*/1 * * * * *", "*/3 * * * * *");
+    let hub = server.url("/hub");
+    let config = write_daemon_config(dir.path(), port, &sources, "*/1 * * * * *", "*/3 * * * * *", Some(&hub));
     let log = dir.path().join("serve.log");
     let mut child = start(&config, &log);
     let base = format!("http://127.0.0.1:{port}");
@@ -206,7 +209,7 @@ async fn serves_feeds_on_schedule_reloads_and_stops_cleanly() {
     // SIGHUP with a new source: it is picked up.
     let mut with_gamma = sources.clone();
     with_gamma.push(("Gamma".to_string(), server.url("/fresh/gamma")));
-    write_daemon_config(dir.path(), port, &with_gamma, "*/1 * * * * *", "*/3 * * * * *");
+    write_daemon_config(dir.path(), port, &with_gamma, "*/1 * * * * *", "*/3 * * * * *", Some(&hub));
     signal(&child, "HUP");
     wait_for(&client, &format!("{base}/feed.xml"), "gamma.example.cn", Duration::from_secs(30)).await;
     // A broken config is reported and the old one kept.
@@ -227,6 +230,13 @@ async fn serves_feeds_on_schedule_reloads_and_stops_cleanly() {
         "{log}"
     );
     assert!(log.contains("SIGTERM: shutting down") && log.contains("stopped"));
+    // The digest missed before start was made up at once.
+    assert!(log.contains("making up a missed digest"), "{log}");
+    // The feeds advertise the hub, and the hub heard of each publication.
+    assert!(feed.contains(&format!("<atom:link href=\"{hub}\" rel=\"hub\"/>")), "{feed}");
+    let pings = server.seen.lock().unwrap().hub_pings.clone();
+    let feed_url = format!("hub.mode=publish&hub.url=http%3A%2F%2F127.0.0.1%3A{port}%2Ffeed.xml");
+    assert!(pings.iter().any(|p| p == &feed_url), "{pings:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +249,7 @@ async fn restart_after_kill_9_mid_fetch_carries_on() {
         .map(|i| (format!("s{i:02}"), server.url(&format!("/delay/{}?copy={i}", files[i % files.len()]))))
         .collect();
     // Digest once a year: this test is about fetching.
-    let config = write_daemon_config(dir.path(), port, &sources, "*/1 * * * * *", "0 0 1 1 *");
+    let config = write_daemon_config(dir.path(), port, &sources, "*/1 * * * * *", "0 0 1 1 *", None);
     let log = dir.path().join("serve.log");
     let db = dir.path().join("db/t.sqlite");
 

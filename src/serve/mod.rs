@@ -247,6 +247,29 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn health_flags_an_overdue_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap();
+        let mut config = crate::config::Config::default();
+        config.site.timezone = "UTC".into();
+        let loaded = Loaded { config, sources: vec![], taxonomy: Default::default() };
+        let at = |h, m| Utc.with_ymd_and_hms(2025, 4, 2, h, m, 0).unwrap();
+        let shared = Shared {
+            loaded: RwLock::new(Arc::new(loaded)),
+            metrics: Metrics::default(),
+            store: Mutex::new(store),
+            last_digest_run: Mutex::new(None),
+            started_at: at(0, 0),
+        };
+        assert!(shared.health(at(9, 10)).is_ok(), "within the grace period");
+        let err = shared.health(at(12, 0)).unwrap_err();
+        assert!(err.contains("2025-04-02T09:00:00+00:00"), "{err}");
+        *shared.last_digest_run.lock().unwrap() = Some(at(9, 1));
+        assert!(shared.health(at(12, 0)).is_ok());
+    }
 
     #[test]
     fn names_cannot_leave_their_folder() {

@@ -27,6 +27,8 @@ pub struct Seen {
     pub hits: HashMap<String, usize>,
     pub not_modified: usize,
     pub user_agents: Vec<String>,
+    /// Bodies POSTed to `/hub` (WebSub pings).
+    pub hub_pings: Vec<String>,
     /// Requests to `/delay/*` in flight now, and the most seen at once.
     pub in_flight: usize,
     pub max_in_flight: usize,
@@ -190,6 +192,11 @@ async fn fresh(State(s): State<AppState>, UrlPath(name): UrlPath<String>, h: Hea
     ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], body).into_response()
 }
 
+async fn hub(State(s): State<AppState>, body: String) -> Response {
+    s.seen.lock().unwrap().hub_pings.push(body);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn redirect(State(s): State<AppState>, h: HeaderMap) -> Response {
     record(&s, "/redirect", &h);
     (StatusCode::FOUND, [(header::LOCATION, "/feeds/rss2-en.xml")]).into_response()
@@ -225,6 +232,7 @@ pub async fn start(pause: Duration) -> FixtureServer {
         .route("/redirect", get(redirect))
         .route("/flaky/{n}/{file}", get(flaky))
         .route("/fresh/{name}", get(fresh))
+        .route("/hub", axum::routing::post(hub))
         .route("/loop", get(redirect_loop))
         .route("/big", get(big))
         .with_state(state);
