@@ -171,6 +171,9 @@ pub struct DigestConfig {
     pub feed_posts: usize,
     /// Stories of this many earlier days are recognised when they continue.
     pub follow_up_days: u32,
+    /// Enrich published stories from article pages for every source, not only
+    /// those with `enrich = true`.
+    pub enrich: bool,
 }
 
 impl Default for DigestConfig {
@@ -183,6 +186,7 @@ impl Default for DigestConfig {
             slug: "ai-daily".into(),
             feed_posts: 20,
             follow_up_days: 7,
+            enrich: false,
         }
     }
 }
@@ -309,6 +313,57 @@ pub struct SourceConfig {
     /// Poll this often instead of following the source's publishing rate.
     #[serde(default)]
     pub interval_mins: Option<u64>,
+    /// `feed` (default) or `html`: a web page read with the selectors below.
+    #[serde(default)]
+    pub kind: SourceKind,
+    /// CSS selector of each item on an HTML page.
+    #[serde(default)]
+    pub item: Option<String>,
+    /// Within an item: the title's element (its text).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Within an item: the link's element (its `href`; the title's by default).
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Within an item: the date's element (its `datetime` or text).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// chrono format of the date text, when the usual ones do not fit.
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// Within an item: the summary's element.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Within an item: the image's element (its `src`).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Fetch article pages of published stories that lack an image or text.
+    #[serde(default)]
+    pub enrich: bool,
+    /// Fetch every new item's article page and extract its main text.
+    #[serde(default)]
+    pub full_text: bool,
+}
+
+/// What kind of document a source's URL gives.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    #[default]
+    Feed,
+    Html,
+}
+
+/// The selectors of an HTML list source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlSelectors {
+    pub item: String,
+    pub title: String,
+    pub link: String,
+    pub date: Option<String>,
+    pub date_format: Option<String>,
+    pub summary: Option<String>,
+    pub image: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -392,6 +447,12 @@ pub struct Source {
     pub id_policy: IdPolicy,
     /// The source's own polling interval, if it sets one.
     pub interval: Option<chrono::Duration>,
+    /// Selectors, for a web page read as a list of items.
+    pub html: Option<HtmlSelectors>,
+    /// Article pages of its published stories may be fetched for images and text.
+    pub enrich: bool,
+    /// Every new item's article page is fetched for its main text.
+    pub full_text: bool,
 }
 
 /// The taxonomy file: tags and the words that give them.
@@ -628,13 +689,76 @@ pub fn load_sources(path: &Path, site_tz: Tz) -> Result<Vec<Source>, ConfigError
                 if s.enabled {
                     let interval =
                         s.interval_mins.filter(|m| *m > 0).map(|m| chrono::Duration::minutes(m.min(100_000) as i64));
-                    sources.push(Source { name: s.name.clone(), location, timezone: tz, id_policy: s.id, interval });
+                    let html = match html_selectors(s) {
+                        Ok(h) => h,
+                        Err((key, msg)) => {
+                            let needle = match key {
+                                "item" => s.item.clone(),
+                                "title" => s.title.clone(),
+                                "link" => s.link.clone(),
+                                "date" => s.date.clone(),
+                                "summary" => s.summary.clone(),
+                                "image" => s.image.clone(),
+                                _ => None,
+                            }
+                            .unwrap_or_else(|| s.name.clone());
+                            problems.push(problem(key, &needle, format!("source `{}`: {msg}", s.name)));
+                            continue;
+                        }
+                    };
+                    sources.push(Source {
+                        name: s.name.clone(),
+                        location,
+                        timezone: tz,
+                        id_policy: s.id,
+                        interval,
+                        html,
+                        enrich: s.enrich,
+                        full_text: s.full_text,
+                    });
                 }
             }
             Err(msg) => problems.push(problem("url", &s.url, format!("source `{}`: url `{}` {msg}", s.name, s.url))),
         }
     }
     if problems.is_empty() { Ok(sources) } else { Err(ConfigError { problems }) }
+}
+
+/// The selectors of an HTML source, each checked for CSS syntax; `Err` names
+/// the key and what is wrong.
+fn html_selectors(s: &SourceConfig) -> Result<Option<HtmlSelectors>, (&'static str, String)> {
+    let keys = [
+        ("item", &s.item),
+        ("title", &s.title),
+        ("link", &s.link),
+        ("date", &s.date),
+        ("summary", &s.summary),
+        ("image", &s.image),
+    ];
+    if s.kind == SourceKind::Feed {
+        if let Some((key, _)) = keys.iter().find(|(_, v)| v.is_some()) {
+            return Err((key, format!("`{key}` is a selector for kind = \"html\" sources")));
+        }
+        return Ok(None);
+    }
+    for (key, value) in keys {
+        if let Some(v) = value
+            && let Err(e) = scraper::Selector::parse(v)
+        {
+            return Err((key, format!("`{v}` is not a valid CSS selector ({e})")));
+        }
+    }
+    let item = s.item.clone().ok_or(("item", "kind = \"html\" needs an `item` selector".to_string()))?;
+    let title = s.title.clone().ok_or(("title", "kind = \"html\" needs a `title` selector".to_string()))?;
+    Ok(Some(HtmlSelectors {
+        item,
+        link: s.link.clone().unwrap_or_else(|| title.clone()),
+        title,
+        date: s.date.clone(),
+        date_format: s.date_format.clone(),
+        summary: s.summary.clone(),
+        image: s.image.clone(),
+    }))
 }
 
 /// Reads and checks the taxonomy file.
@@ -760,6 +884,29 @@ mod tests {
         let err = load_sources(&p, Tz::UTC).unwrap_err();
         assert_eq!(err.problems[0].line, Some(3));
         assert!(err.problems[0].message.contains("unsupported scheme"), "{}", err.problems[0]);
+    }
+
+    #[test]
+    fn html_selectors_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "s.toml",
+            "[[source]]\nname = \"部委\"\nurl = \"http://x.cn/list.html\"\nkind = \"html\"\nitem = \"ul.news li\"\ntitle = \"a.title[\"\n",
+        );
+        let err = load_sources(&p, Tz::UTC).unwrap_err();
+        assert_eq!(err.problems[0].key.as_deref(), Some("source[0].title"));
+        assert_eq!(err.problems[0].line, Some(6));
+        assert!(err.problems[0].message.contains("not a valid CSS selector"), "{}", err.problems[0]);
+        let p = write(dir.path(), "t.toml", "[[source]]\nname = \"a\"\nurl = \"http://x.cn/\"\nitem = \"li\"\n");
+        assert!(load_sources(&p, Tz::UTC).unwrap_err().problems[0].message.contains("kind = \"html\""));
+        let p = write(
+            dir.path(),
+            "u.toml",
+            "[[source]]\nname = \"a\"\nurl = \"http://x.cn/\"\nkind = \"html\"\nitem = \"li\"\ntitle = \"a\"\n",
+        );
+        let s = load_sources(&p, Tz::UTC).unwrap();
+        assert_eq!(s[0].html.as_ref().unwrap().link, "a");
     }
 
     #[test]

@@ -249,14 +249,10 @@ async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveD
             }
         }
     };
-    let l = loaded.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let mut store = store;
-        daily::run(&l, &mut store, date)
-    })
-    .await;
-    match done {
-        Ok(Ok(report)) => {
+    let mut store = store;
+    let fetcher = crate::fetch::Fetcher::new(&loaded.config.fetch, &loaded.config.user_agent()).ok();
+    match daily::run(&loaded, &mut store, date, fetcher.as_ref()).await {
+        Ok(report) => {
             let stories = report.post.as_ref().map_or(0, |p| p.stories);
             tracing::info!(%date, stories, written = report.post.is_some(), "digest");
             shared.metrics.record_digest(stories, Utc::now().timestamp());
@@ -269,8 +265,7 @@ async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveD
                 websub_ping(&loaded, &hub).await;
             }
         }
-        Ok(Err(e)) => tracing::error!(%date, error = %e, "digest failed"),
-        Err(e) => tracing::error!(%date, error = %e, "digest crashed"),
+        Err(e) => tracing::error!(%date, error = %e, "digest failed"),
     }
 }
 

@@ -2,7 +2,7 @@
 //! host), decoded, parsed and normalized off the async threads, and stored by
 //! one writer, one transaction per source.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,11 +11,13 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::config::{Config, Location, Source};
 use crate::decode;
+use crate::enrich;
 use crate::fetch::{FetchOutcome, Fetched, Fetcher, Validators};
 use crate::model::Item;
 use crate::normalize;
 use crate::parse;
 use crate::poll;
+use crate::scrape;
 use crate::store::{FetchRecord, SourceState, Storage, StoreError, StoreStats};
 
 /// What became of one source in a run.
@@ -119,7 +121,12 @@ pub fn process(source: &Source, fetched: &Fetched, now: DateTime<Utc>) -> Result
         warnings.push(format!("some bytes were not valid {} and were replaced", decoded.encoding.name()));
     }
     let text = decode::declare_utf8(&decoded.text);
-    let feed = parse::parse(&text, Some(&fetched.final_url), source.timezone).map_err(|e| e.to_string())?;
+    let feed = match &source.html {
+        Some(selectors) => {
+            scrape::list_page(&text, &fetched.final_url, selectors, source.timezone, now).map_err(|e| e.to_string())?
+        }
+        None => parse::parse(&text, Some(&fetched.final_url), source.timezone).map_err(|e| e.to_string())?,
+    };
     if !feed.repairs.is_empty() {
         warnings.push(format!("feed needed repairs: {}", feed.repairs.join(", ")));
     }
@@ -171,6 +178,10 @@ where
     store.sync_sources(&pairs)?;
     let states: HashMap<String, SourceState> =
         store.source_states()?.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let mut store_urls: HashMap<String, HashSet<String>> = HashMap::new();
+    for s in sources.iter().filter(|s| s.full_text) {
+        store_urls.insert(s.name.clone(), store.item_urls(&s.name)?.into_iter().collect());
+    }
     let selected: Vec<(Source, SourceState)> = selected
         .into_iter()
         .map(|s| {
@@ -191,13 +202,19 @@ where
 
     let mut tasks = tokio::task::JoinSet::new();
     for (source, state) in selected {
+        // Articles of full-text sources already stored are not fetched again.
+        let known: Arc<HashSet<String>> = Arc::new(if source.full_text {
+            store_urls.get(&source.name).cloned().unwrap_or_default()
+        } else {
+            HashSet::new()
+        });
         let host = hosts
             .entry(source.location.host_key())
             .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host_concurrency.max(1))))
             .clone();
         let (global, fetcher, tx) = (global.clone(), fetcher.clone(), tx.clone());
         tasks.spawn(async move {
-            let msg = fetch_one(source, state, &fetcher, &global, &host, clock).await;
+            let msg = fetch_one(source, state, &known, &fetcher, (&global, &host), clock).await;
             let _ = tx.send(msg).await;
         });
     }
@@ -227,9 +244,9 @@ impl Clock {
 async fn fetch_one(
     source: Source,
     state: SourceState,
+    known: &HashSet<String>,
     fetcher: &Fetcher,
-    global: &Semaphore,
-    host: &Semaphore,
+    (global, host): (&Semaphore, &Semaphore),
     clock: Clock,
 ) -> Message {
     if let Some(until) = state.retry_after_until.filter(|t| *t > clock.start) {
@@ -253,13 +270,18 @@ async fn fetch_one(
             })
             .await;
             match done {
-                Ok((Ok(processed), etag, last_modified, max_age)) => Message::Items {
-                    source,
-                    processed,
-                    record: FetchRecord::Fetched { etag, last_modified },
-                    max_age,
-                    started,
-                },
+                Ok((Ok(mut processed), etag, last_modified, max_age)) => {
+                    if source.full_text {
+                        full_text(&source, &mut processed, known, fetcher, clock).await;
+                    }
+                    Message::Items {
+                        source,
+                        processed,
+                        record: FetchRecord::Fetched { etag, last_modified },
+                        max_age,
+                        started,
+                    }
+                }
                 Ok((Err(error), _, _, max_age)) => Message::Record {
                     source,
                     record: FetchRecord::Failed { error, retry_after: None },
@@ -280,6 +302,32 @@ async fn fetch_one(
             max_age: None,
             started,
         },
+    }
+}
+
+/// Most article pages fetched for one full-text source in one run.
+const FULL_TEXT_PER_RUN: usize = 10;
+
+/// Fetches the article pages of a full-text source's new, thin items (the
+/// source's host permit is still held: same politeness as its feed).
+async fn full_text(
+    source: &Source,
+    processed: &mut Processed,
+    known: &HashSet<String>,
+    fetcher: &Fetcher,
+    clock: Clock,
+) {
+    let mut budget = FULL_TEXT_PER_RUN;
+    for item in processed.items.iter_mut() {
+        let Some(url) = item.url.clone() else { continue };
+        if budget == 0 || known.contains(&url) || item.text.chars().count() >= 200 {
+            continue;
+        }
+        budget -= 1;
+        match enrich::fetch_page(fetcher, &url, source.timezone, true).await {
+            Ok(meta) => enrich::apply(item, &meta, &url, clock.now()),
+            Err(e) => processed.warnings.push(format!("full text of {url}: {e}")),
+        }
     }
 }
 

@@ -108,8 +108,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Digest { date, no_fetch } => {
             let loaded = config::load_all(&cli.config)?;
             let mut store = open_store(&loaded.config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let mut fetcher = None;
             if !no_fetch {
-                let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
                 let progress = progress_reporter(loaded.sources.len() as u64);
                 let (rep, back) = runtime.block_on(ingest::run(
                     &loaded.config,
@@ -120,9 +121,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ))?;
                 store = back;
                 eprint!("{}", report::ingest_summary(&rep));
+                fetcher = Some(tidings::fetch::Fetcher::new(&loaded.config.fetch, &loaded.config.user_agent())?);
             }
             let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
-            let rep = daily::run(&loaded, &mut store, date)?;
+            let rep = runtime.block_on(daily::run(&loaded, &mut store, date, fetcher.as_ref()))?;
             print!("{}", report::daily_summary(&rep));
             Ok(ExitCode::SUCCESS)
         }

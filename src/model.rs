@@ -25,6 +25,8 @@ pub enum FeedFormat {
     Rss0,
     Atom,
     Json,
+    /// A web page read with CSS selectors.
+    Html,
 }
 
 /// One entry as the publisher wrote it. HTML fields are unsanitized.

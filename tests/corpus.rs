@@ -48,6 +48,9 @@ fn run(path: &Path) -> std::thread::Result<Outcome> {
         timezone: chrono_tz::UTC,
         id_policy: IdPolicy::Guid,
         interval: None,
+        html: None,
+        enrich: false,
+        full_text: false,
     };
     let fetched = Fetched {
         body,

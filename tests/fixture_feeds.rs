@@ -25,6 +25,9 @@ fn source(path: PathBuf) -> Source {
         timezone: chrono_tz::Asia::Shanghai,
         id_policy: IdPolicy::Guid,
         interval: None,
+        html: None,
+        enrich: false,
+        full_text: false,
     }
 }
 

@@ -23,6 +23,9 @@ fn expected_urls(file: &str) -> BTreeSet<String> {
         timezone: chrono_tz::Asia::Shanghai,
         id_policy: IdPolicy::Guid,
         interval: None,
+        html: None,
+        enrich: false,
+        full_text: false,
     };
     let fetched = Fetched {
         body: std::fs::read(&path).unwrap(),

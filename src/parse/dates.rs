@@ -3,7 +3,7 @@
 //! in the source's zone; `CST` means China Standard Time when the source's
 //! zone is at +08:00, US Central otherwise.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Parses a feed date; `None` when nothing sensible can be read.
@@ -222,6 +222,56 @@ fn year_of(s: &str) -> Option<i32> {
     }
 }
 
+/// Dates web pages write relative to when they are read: 刚刚, 3小时前,
+/// 30分钟前, 昨天 14:30, 前天, "04-02 08:30" without a year, "2 hours ago".
+/// Falls back to [`parse_date`].
+pub fn parse_page_date(input: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let s = input.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s == "刚刚" || s.eq_ignore_ascii_case("just now") {
+        return Some(now);
+    }
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    if let Ok(n) = digits.parse::<i64>() {
+        let rest = s[digits.len()..].trim().to_ascii_lowercase();
+        let unit = match rest.as_str() {
+            r if r.starts_with("秒") || r.starts_with("sec") => Some(chrono::Duration::seconds(n)),
+            r if r.starts_with("分钟") || r.starts_with("min") => Some(chrono::Duration::minutes(n)),
+            r if r.starts_with("小时") || r.starts_with("个小时") || r.starts_with("hour") => {
+                Some(chrono::Duration::hours(n))
+            }
+            r if r.starts_with("天") || r.starts_with("day") => Some(chrono::Duration::days(n)),
+            _ => None,
+        };
+        if let Some(d) = unit
+            && (rest.contains('前') || rest.contains("ago"))
+        {
+            return Some(now - d);
+        }
+    }
+    let local_now = now.with_timezone(&tz);
+    for (word, days_back) in [("今天", 0), ("昨天", 1), ("前天", 2)] {
+        if let Some(rest) = s.strip_prefix(word) {
+            let day = local_now.date_naive() - chrono::Duration::days(days_back);
+            let time = parse_time(rest.trim()).map(|(t, _)| t).unwrap_or(NaiveTime::MIN);
+            return tz.from_local_datetime(&day.and_time(time)).earliest().map(|d| d.with_timezone(&Utc));
+        }
+    }
+    if let Some(d) = parse_date(s, tz) {
+        return Some(d);
+    }
+    // A month and day without a year: this year, unless that is in the future.
+    let with_year = format!("{}-{}", local_now.year(), s.replace('月', "-").replace('日', " ").replace('/', "-"));
+    let this_year = parse_date(&with_year, tz)?;
+    if this_year > now + chrono::Duration::days(1) {
+        let last = format!("{}-{}", local_now.year() - 1, s.replace('月', "-").replace('日', " ").replace('/', "-"));
+        return parse_date(&last, tz);
+    }
+    Some(this_year)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +320,22 @@ mod tests {
         assert_eq!(sh("2025年4月2日 下午3:05"), Some("2025-04-02T07:05:00+00:00".into()));
         assert_eq!(sh("2025-04-02"), Some("2025-04-01T16:00:00+00:00".into()));
         assert_eq!(sh("Apr 2, 2025 3:05 PM"), Some("2025-04-02T07:05:00+00:00".into()));
+    }
+
+    #[test]
+    fn page_dates_relative_to_now() {
+        let now = Utc.with_ymd_and_hms(2025, 4, 2, 4, 0, 0).unwrap(); // 12:00 in Shanghai
+        let p = |s: &str| parse_page_date(s, Tz::Asia__Shanghai, now).map(|d| d.to_rfc3339());
+        assert_eq!(p("刚刚"), Some(now.to_rfc3339()));
+        assert_eq!(p("3小时前"), Some("2025-04-02T01:00:00+00:00".into()));
+        assert_eq!(p("30分钟前"), Some("2025-04-02T03:30:00+00:00".into()));
+        assert_eq!(p("2 hours ago"), Some("2025-04-02T02:00:00+00:00".into()));
+        assert_eq!(p("昨天 14:30"), Some("2025-04-01T06:30:00+00:00".into()));
+        assert_eq!(p("04-01 15:20"), Some("2025-04-01T07:20:00+00:00".into()));
+        assert_eq!(p("4月1日 15:20"), Some("2025-04-01T07:20:00+00:00".into()));
+        assert_eq!(p("12-31 23:00"), Some("2024-12-31T15:00:00+00:00".into()));
+        assert_eq!(p("2025年4月1日 08:30"), Some("2025-04-01T00:30:00+00:00".into()));
+        assert_eq!(p("yesterday-ish"), None);
     }
 
     #[test]

@@ -88,6 +88,15 @@ pub struct StoredItem {
     pub published_at: DateTime<Utc>,
 }
 
+/// What enrichment changes in a stored item; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemPatch {
+    pub image: Option<String>,
+    pub summary_html: Option<String>,
+    pub text: Option<String>,
+    pub canonical: Option<String>,
+}
+
 /// A published daily post, as stored for the feeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostRecord {
@@ -147,6 +156,16 @@ pub trait Storage {
         at: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
     ) -> Result<StoreStats, StoreError>;
+    /// Canonical URLs of a source's stored items.
+    fn item_urls(&self, source: &str) -> Result<Vec<String>, StoreError>;
+    /// What an article page said when it was last read, if it was.
+    fn cached_page(&self, url: &str) -> Result<Option<crate::scrape::PageMeta>, StoreError>;
+    /// Remembers what an article page said.
+    fn cache_page(&mut self, url: &str, meta: &crate::scrape::PageMeta, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Fills an item from its article page. When the page's canonical link
+    /// is another stored item's URL, the two are one item: this one is
+    /// removed and `Some(other)` returned.
+    fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError>;
     /// Moves a source's next polling time.
     fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// New items a source brought since `since` (for the polling policy).

@@ -6,8 +6,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{FetchRecord, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord};
+use super::{
+    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord,
+};
 use crate::model::Item;
+use crate::scrape::PageMeta;
 
 /// Schema migrations; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -84,6 +87,15 @@ const MIGRATIONS: &[&str] = &[
     // 3: Retry-After kept apart from the polling schedule
     "ALTER TABLE sources ADD COLUMN retry_after_until INTEGER;
     CREATE INDEX items_source_seen ON items(source_id, first_seen_at);",
+    // 4: article pages read for enrichment
+    "CREATE TABLE pages (
+        url TEXT PRIMARY KEY,
+        fetched_at INTEGER NOT NULL,
+        image TEXT,
+        description TEXT,
+        published_at INTEGER,
+        canonical TEXT
+    );",
 ];
 
 const ITEM_COLUMNS: &str =
@@ -425,6 +437,73 @@ impl Storage for SqliteStore {
     ) -> Result<(), StoreError> {
         let id = source_id(&self.conn, source).map_err(|e| self.err(e))?;
         apply_record(&self.conn, id, record, ts(at), next.map(ts)).map_err(|e| self.err(e))
+    }
+
+    fn item_urls(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT i.url FROM items i JOIN sources s ON s.id = i.source_id WHERE s.name = ?1 AND i.url IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([source], |r| r.get(0))?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn cached_page(&self, url: &str) -> Result<Option<PageMeta>, StoreError> {
+        self.conn
+            .query_row("SELECT image, description, published_at, canonical FROM pages WHERE url = ?1", [url], |r| {
+                Ok(PageMeta {
+                    image: r.get(0)?,
+                    description: r.get(1)?,
+                    published: from_ts(r.get(2)?),
+                    canonical: r.get(3)?,
+                    main_html: None,
+                })
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn cache_page(&mut self, url: &str, meta: &PageMeta, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO pages (url, fetched_at, image, description, published_at, canonical)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![url, ts(at), meta.image, meta.description, meta.published.map(ts), meta.canonical],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            if let Some(canonical) = &patch.canonical {
+                let other: Option<i64> = tx
+                    .query_row(
+                        "SELECT id FROM items WHERE url = ?1 AND id <> ?2 ORDER BY id LIMIT 1",
+                        params![canonical, id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(other) = other {
+                    tx.execute("DELETE FROM items WHERE id = ?1", [id])?;
+                    tx.commit()?;
+                    return Ok(Some(other));
+                }
+                tx.execute("UPDATE items SET url = ?2 WHERE id = ?1", params![id, canonical])?;
+            }
+            if let Some(image) = &patch.image {
+                tx.execute("UPDATE items SET image = ?2 WHERE id = ?1 AND image IS NULL", params![id, image])?;
+            }
+            if let (Some(summary), Some(text)) = (&patch.summary_html, &patch.text) {
+                tx.execute("UPDATE items SET summary_html = ?2, text = ?3 WHERE id = ?1", params![id, summary, text])?;
+            }
+            tx.commit()?;
+            Ok(None)
+        })();
+        result.map_err(|e| self.err(e))
     }
 
     fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
