@@ -9,6 +9,8 @@ use std::process::Command;
 
 use saphyr::{LoadableYamlNode, Yaml};
 
+mod common;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -16,6 +18,11 @@ fn repo() -> PathBuf {
 /// A demo setup in a temporary folder: the sample feeds by absolute path,
 /// the default taxonomy, database and output inside the folder.
 fn setup(extra_sources: &[(&str, &Path)]) -> (tempfile::TempDir, PathBuf) {
+    setup_with(extra_sources, "")
+}
+
+/// As [`setup`], with more `[[source]]` tables appended verbatim.
+fn setup_with(extra_sources: &[(&str, &Path)], extra_toml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let samples = repo().join("feeds/samples");
     let mut sources = String::new();
@@ -32,6 +39,7 @@ fn setup(extra_sources: &[(&str, &Path)]) -> (tempfile::TempDir, PathBuf) {
     for (name, path) in extra_sources {
         sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n\n", path.display()));
     }
+    sources.push_str(extra_toml);
     std::fs::write(dir.path().join("sources.toml"), sources).unwrap();
     let config = format!(
         "[site]\ntitle = \"Tidings\"\ndescription = \"AI 产业日报\"\nbase_url = \"https://news.example.org/\"\ntimezone = \"Asia/Shanghai\"\n\n\
@@ -269,4 +277,36 @@ fn a_day_without_items_writes_no_post_and_says_so() {
     let (stdout, _) = tidings(&config, &["digest", "--date", "2024-01-01"]);
     assert!(stdout.contains("2024-01-01: no new items in the window, no post written"), "{stdout}");
     assert!(!dir.path().join("site/_posts").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_html_source_joins_the_right_stories_and_enrichment_brings_images() {
+    let server = common::start(std::time::Duration::ZERO).await;
+    let list = server.url("/html/list-utf8.html");
+    let extra = format!(
+        "[[source]]\nname = \"某省工信厅\"\nurl = \"{list}\"\nkind = \"html\"\nitem = \"ul.news li\"\ntitle = \"a.title\"\n\
+         date = \"span.date\"\ndate_format = \"%Y年%m月%d日 %H:%M\"\nsummary = \"p.summary\"\nenrich = true\n"
+    );
+    let (dir, config) = setup_with(&[], &extra);
+    let cfg = config.clone();
+    // The binary runs in a blocking task: the fixture server lives on this runtime.
+    tokio::task::spawn_blocking(move || tidings(&cfg, &["digest", "--date", "2025-04-02"])).await.unwrap();
+    let post = std::fs::read_to_string(dir.path().join("site/_posts/2025-04-02-ai-daily.md")).unwrap();
+    let secs = sections(&post);
+    // The list page's 余江 item sits in the AI眼镜 story, beside the feeds' reports.
+    let glasses = secs.iter().find(|s| s.contains("jiqizhixin.com/articles/2025-04-01-3")).expect("S1");
+    assert!(glasses.contains("[某省工信厅]("), "{glasses}");
+    // Its 朱啸虎 item joins that story too; the story had no image, its article page has one.
+    let zhu = secs.iter().find(|s| s.contains("[某省工信厅](") && s.contains("朱啸虎")).expect("S6 with the HTML item");
+    assert!(zhu.contains("](https://s.coze.cn/t/ZhuXiaohu2025/ \""), "{zhu}");
+    // Enrichment took the page's canonical link for the item it read.
+    assert!(zhu.contains("https://news.example.com.cn/2025/04/01/zhu-xiaohu.html"), "{zhu}");
+    // The 朱啸虎 story and the AI眼镜 story each appear once.
+    assert_eq!(secs.iter().filter(|s| s.contains("朱啸虎")).count(), 1);
+    assert_eq!(secs.iter().filter(|s| s.contains("余江")).count(), 1);
+    // Pages are read once: a rerun takes them from the cache.
+    let hits = server.hits("/html/articles/zhu-xiaohu.html");
+    let cfg = config.clone();
+    tokio::task::spawn_blocking(move || tidings(&cfg, &["digest", "--date", "2025-04-02"])).await.unwrap();
+    assert_eq!(server.hits("/html/articles/zhu-xiaohu.html"), hits);
 }

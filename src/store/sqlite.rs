@@ -750,6 +750,30 @@ mod tests {
     }
 
     #[test]
+    fn same_canonical_link_makes_one_item() {
+        let (_d, mut s) = open();
+        let t0 = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
+        s.store_items("a", &[item("url:http://a/1", Some("http://a/1"), "one")], &OK, t0, None).unwrap();
+        s.store_items("b", &[item("url:http://b/copy", Some("http://b/copy"), "copy of one")], &OK, t0, None).unwrap();
+        let id = |s: &SqliteStore, url: &str| -> i64 {
+            s.conn.query_row("SELECT id FROM items WHERE url = ?1", [url], |r| r.get(0)).unwrap()
+        };
+        let (first, copy) = (id(&s, "http://a/1"), id(&s, "http://b/copy"));
+        // The copy's page says its canonical is the first article.
+        let patch = ItemPatch { canonical: Some("http://a/1".into()), ..Default::default() };
+        assert_eq!(s.enrich_item(copy, &patch).unwrap(), Some(first));
+        let n: i64 = s.conn.query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+        // An image fills only an empty slot.
+        let patch = ItemPatch { image: Some("http://a/og.jpg".into()), ..Default::default() };
+        assert_eq!(s.enrich_item(first, &patch).unwrap(), None);
+        let patch = ItemPatch { image: Some("http://a/other.jpg".into()), ..Default::default() };
+        s.enrich_item(first, &patch).unwrap();
+        let image: String = s.conn.query_row("SELECT image FROM items", [], |r| r.get(0)).unwrap();
+        assert_eq!(image, "http://a/og.jpg");
+    }
+
+    #[test]
     fn reopening_keeps_schema_version() {
         let (d, s) = open();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);

@@ -197,6 +197,20 @@ async fn hub(State(s): State<AppState>, body: String) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Pages from `tests/fixtures/html/`, served without a charset (the page says).
+async fn html_page(State(s): State<AppState>, UrlPath(file): UrlPath<String>, h: HeaderMap) -> Response {
+    record(&s, &format!("/html/{file}"), &h);
+    let name = file.replace("..", "");
+    match std::fs::read(fixtures_dir().join("html").join(&name)) {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/html")], body).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn html_article(State(s): State<AppState>, UrlPath(file): UrlPath<String>, h: HeaderMap) -> Response {
+    html_page(State(s), UrlPath(format!("articles/{file}")), h).await
+}
+
 async fn redirect(State(s): State<AppState>, h: HeaderMap) -> Response {
     record(&s, "/redirect", &h);
     (StatusCode::FOUND, [(header::LOCATION, "/feeds/rss2-en.xml")]).into_response()
@@ -233,6 +247,8 @@ pub async fn start(pause: Duration) -> FixtureServer {
         .route("/flaky/{n}/{file}", get(flaky))
         .route("/fresh/{name}", get(fresh))
         .route("/hub", axum::routing::post(hub))
+        .route("/html/{file}", get(html_page))
+        .route("/html/articles/{file}", get(html_article))
         .route("/loop", get(redirect_loop))
         .route("/big", get(big))
         .with_state(state);
