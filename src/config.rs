@@ -202,6 +202,9 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// Defaults to `Tidings/<version> (+<site.base_url>)`.
     pub user_agent: Option<String>,
+    /// Let fetches of article pages (and sources added at run time) reach
+    /// loopback, private and link-local addresses. Off: an SSRF guard.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for FetchConfig {
@@ -213,6 +216,7 @@ impl Default for FetchConfig {
             per_host_concurrency: 2,
             max_redirects: 5,
             user_agent: None,
+            allow_private_addresses: false,
         }
     }
 }

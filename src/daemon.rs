@@ -250,7 +250,7 @@ async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveD
         }
     };
     let mut store = store;
-    let fetcher = crate::fetch::Fetcher::new(&loaded.config.fetch, &loaded.config.user_agent()).ok();
+    let fetcher = crate::fetch::Fetcher::for_untrusted(&loaded.config.fetch, &loaded.config.user_agent()).ok();
     match daily::run(&loaded, &mut store, date, fetcher.as_ref()).await {
         Ok(report) => {
             let stories = report.post.as_ref().map_or(0, |p| p.stories);

@@ -1,6 +1,7 @@
 //! Getting a source's bytes: HTTP(S) with conditional GET, a timeout, a body
 //! cap and bounded redirects, or a local file.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -63,6 +64,8 @@ pub enum FetchError {
     File { path: PathBuf, source: std::io::Error },
     #[error("cannot build HTTP client: {0}")]
     Client(String),
+    #[error("blocked: {0} (set fetch.allow_private_addresses to allow)")]
+    Blocked(String),
 }
 
 impl FetchError {
@@ -82,34 +85,131 @@ pub struct Fetcher {
     timeout: Duration,
     max_body: u64,
     max_redirects: usize,
+    /// Refuse loopback, private, link-local and metadata addresses.
+    guarded: bool,
+}
+
+/// Whether an address is one a fetch of untrusted URLs must not reach:
+/// loopback, private, link-local (cloud metadata at 169.254.169.254),
+/// carrier-grade NAT, unspecified, multicast, broadcast, unique-local.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Why a URL's host is refused before connecting, if it is.
+fn blocked_host(url: &reqwest::Url) -> Option<String> {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) if is_internal(IpAddr::V4(ip)) => Some(format!("{ip} is an internal address")),
+        Some(url::Host::Ipv6(ip)) if is_internal(IpAddr::V6(ip)) => Some(format!("{ip} is an internal address")),
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") => {
+            Some(format!("{d} is a loopback name"))
+        }
+        _ => None,
+    }
+}
+
+/// DNS that drops internal addresses, so a name cannot smuggle a request to
+/// one (the check is made on the resolved address, for every connection,
+/// redirects included).
+struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> = addrs.iter().copied().filter(|a| !is_internal(a.ip())).collect();
+            if allowed.is_empty() {
+                let shown = addrs.first().map(|a| a.ip().to_string()).unwrap_or_default();
+                return Err(format!("blocked: {host} resolves to internal address {shown}").into());
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl Fetcher {
     /// Builds the client: rustls (ring), gzip/deflate/brotli, the configured
-    /// timeout, redirect limit and User-Agent.
+    /// timeout, redirect limit and User-Agent. For the operator's own sources.
     pub fn new(cfg: &FetchConfig, user_agent: &str) -> Result<Fetcher, FetchError> {
+        Self::build(cfg, user_agent, false)
+    }
+
+    /// A fetcher for URLs that come from feed content or from users (article
+    /// pages, sources added at run time): internal addresses are refused
+    /// unless `fetch.allow_private_addresses` is set.
+    pub fn for_untrusted(cfg: &FetchConfig, user_agent: &str) -> Result<Fetcher, FetchError> {
+        Self::build(cfg, user_agent, !cfg.allow_private_addresses)
+    }
+
+    fn build(cfg: &FetchConfig, user_agent: &str, guarded: bool) -> Result<Fetcher, FetchError> {
         // Installing twice is harmless: the first provider stays.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
-        let client = reqwest::Client::builder()
+        let max_redirects = cfg.max_redirects;
+        let redirect = if guarded {
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    attempt.error(format!("too many redirects (more than {max_redirects})"))
+                } else if let Some(why) = blocked_host(attempt.url()) {
+                    attempt.error(format!("blocked: redirect to {why}"))
+                } else {
+                    attempt.follow()
+                }
+            })
+        } else {
+            reqwest::redirect::Policy::limited(max_redirects)
+        };
+        let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(cfg.max_redirects))
+            .redirect(redirect)
             .gzip(true)
             .deflate(true)
             .brotli(true)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
-        Ok(Fetcher { client, timeout, max_body: cfg.max_body_bytes, max_redirects: cfg.max_redirects })
+            .pool_idle_timeout(Duration::from_secs(30));
+        if guarded {
+            builder = builder.dns_resolver(std::sync::Arc::new(GuardedResolver));
+        }
+        let client = builder.build().map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(Fetcher { client, timeout, max_body: cfg.max_body_bytes, max_redirects, guarded })
     }
 
     /// Fetches a location; HTTP sources send `validators` for a conditional GET.
     pub async fn fetch(&self, location: &Location, validators: &Validators) -> Result<FetchOutcome, FetchError> {
         match location {
+            Location::File(_) if self.guarded => Err(FetchError::Blocked("local files".into())),
             Location::File(path) => self.read_file(path).await,
             Location::Http(url) => {
+                if self.guarded
+                    && let Some(why) = blocked_host(url)
+                {
+                    return Err(FetchError::Blocked(why));
+                }
                 let work = self.get(url.as_str(), validators);
                 // reqwest's timeout covers the whole exchange; this guards the body loop too.
                 match tokio::time::timeout(self.timeout + Duration::from_secs(1), work).await {
@@ -195,10 +295,14 @@ impl Fetcher {
         if e.is_timeout() {
             return FetchError::Timeout(self.timeout.as_secs());
         }
+        let chain = error_chain(&e);
+        if let Some(at) = chain.find("blocked: ") {
+            let why = chain[at + 9..].split(" (set fetch").next().unwrap_or("").to_string();
+            return FetchError::Blocked(why);
+        }
         if e.is_redirect() {
             return FetchError::TooManyRedirects(self.max_redirects);
         }
-        let chain = error_chain(&e);
         let lower = chain.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
             return FetchError::Tls(chain);
@@ -270,6 +374,47 @@ mod tests {
         );
         assert_eq!(parse_retry_after("999999999", now), Some(now + chrono::Duration::days(7)));
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn internal_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "100.128.0.1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn guarded_fetcher_refuses_internal_targets() {
+        let cfg = FetchConfig::default();
+        let f = Fetcher::for_untrusted(&cfg, "t").unwrap();
+        for url in
+            ["http://127.0.0.1:9/x", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://localhost:9/"]
+        {
+            let loc = Location::Http(url.parse().unwrap());
+            match f.fetch(&loc, &Validators::default()).await {
+                Err(FetchError::Blocked(_)) => {}
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        let allowed = FetchConfig { allow_private_addresses: true, ..FetchConfig::default() };
+        let f = Fetcher::for_untrusted(&allowed, "t").unwrap();
+        let loc = Location::Http("http://127.0.0.1:9/x".parse().unwrap());
+        assert!(!matches!(f.fetch(&loc, &Validators::default()).await, Err(FetchError::Blocked(_))));
     }
 
     #[test]

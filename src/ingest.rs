@@ -192,6 +192,8 @@ where
         .collect();
 
     let fetcher = Fetcher::new(&config.fetch, &config.user_agent())?;
+    // Article pages come from feed content: fetched behind the SSRF guard.
+    let pages = Fetcher::for_untrusted(&config.fetch, &config.user_agent())?;
     let global = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let (tx, rx) = mpsc::channel::<Message>(64);
@@ -212,9 +214,9 @@ where
             .entry(source.location.host_key())
             .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host_concurrency.max(1))))
             .clone();
-        let (global, fetcher, tx) = (global.clone(), fetcher.clone(), tx.clone());
+        let (global, fetcher, pages, tx) = (global.clone(), fetcher.clone(), pages.clone(), tx.clone());
         tasks.spawn(async move {
-            let msg = fetch_one(source, state, &known, &fetcher, (&global, &host), clock).await;
+            let msg = fetch_one(source, state, &known, (&fetcher, &pages), (&global, &host), clock).await;
             let _ = tx.send(msg).await;
         });
     }
@@ -245,7 +247,7 @@ async fn fetch_one(
     source: Source,
     state: SourceState,
     known: &HashSet<String>,
-    fetcher: &Fetcher,
+    (fetcher, pages): (&Fetcher, &Fetcher),
     (global, host): (&Semaphore, &Semaphore),
     clock: Clock,
 ) -> Message {
@@ -272,7 +274,7 @@ async fn fetch_one(
             match done {
                 Ok((Ok(mut processed), etag, last_modified, max_age)) => {
                     if source.full_text {
-                        full_text(&source, &mut processed, known, fetcher, clock).await;
+                        full_text(&source, &mut processed, known, pages, clock).await;
                     }
                     Message::Items {
                         source,

@@ -121,7 +121,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ))?;
                 store = back;
                 eprint!("{}", report::ingest_summary(&rep));
-                fetcher = Some(tidings::fetch::Fetcher::new(&loaded.config.fetch, &loaded.config.user_agent())?);
+                fetcher =
+                    Some(tidings::fetch::Fetcher::for_untrusted(&loaded.config.fetch, &loaded.config.user_agent())?);
             }
             let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
             let rep = runtime.block_on(daily::run(&loaded, &mut store, date, fetcher.as_ref()))?;

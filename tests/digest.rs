@@ -44,6 +44,7 @@ fn setup_with(extra_sources: &[(&str, &Path)], extra_toml: &str) -> (tempfile::T
     let config = format!(
         "[site]\ntitle = \"Tidings\"\ndescription = \"AI 产业日报\"\nbase_url = \"https://news.example.org/\"\ntimezone = \"Asia/Shanghai\"\n\n\
          [storage]\ndatabase = \"db/t.sqlite\"\n\n[output]\ndir = \"site\"\n\n\
+         [fetch]\nallow_private_addresses = true\n\n\
          [taxonomy]\nfile = \"{}\"\n\n[sources]\nfile = \"sources.toml\"\n",
         repo().join("config/taxonomy.toml").display()
     );

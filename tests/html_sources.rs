@@ -51,7 +51,8 @@ async fn list_pages_become_items_and_a_broken_selector_is_named() {
         "[[source]]\nname = \"芯片快讯\"\nurl = \"{}\"\nfull_text = true\n",
         server.url("/feeds/title-only.xml")
     ));
-    let cfg = common::write_config(dir.path(), &[], "timeout_secs = 5");
+    // Article pages are on 127.0.0.1 here: let the SSRF guard pass them.
+    let cfg = common::write_config(dir.path(), &[], "timeout_secs = 5\nallow_private_addresses = true");
     std::fs::write(dir.path().join("sources.toml"), sources).unwrap();
 
     let now = Utc.with_ymd_and_hms(2025, 4, 2, 4, 0, 0).unwrap();

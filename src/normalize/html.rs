@@ -33,9 +33,66 @@ impl Sanitizer {
     }
 
     /// Sanitized HTML: no script, style, iframe, event handlers or
-    /// `javascript:` URLs.
+    /// `javascript:` URLs. Input is bounded first: at most [`MAX_HTML_BYTES`]
+    /// and [`MAX_DEPTH`] levels of nesting (the HTML parser's cost grows with
+    /// the square of the depth).
     pub fn clean(&self, html: &str) -> String {
-        self.builder.clean(html).to_string().trim().to_string()
+        let mut end = html.len().min(MAX_HTML_BYTES);
+        while !html.is_char_boundary(end) {
+            end -= 1;
+        }
+        let bounded = limit_depth(&html[..end], MAX_DEPTH);
+        self.builder.clean(&bounded).to_string().trim().to_string()
+    }
+}
+
+/// Most bytes of one HTML field that are kept.
+pub const MAX_HTML_BYTES: usize = 512 * 1024;
+/// Deepest element nesting kept; deeper tags are dropped, their text kept.
+pub const MAX_DEPTH: usize = 64;
+
+const VOID: &[&str] =
+    &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param"];
+
+/// Drops the tags nested deeper than `max` (keeping their text).
+pub fn limit_depth(html: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let mut depth = 0usize;
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    let bytes = html.as_bytes();
+    while let Some(off) = html[i..].find('<') {
+        let start = i + off;
+        let Some(len) = html[start..].find('>') else { break };
+        let end = start + len + 1;
+        let tag = &html[start + 1..end - 1];
+        let closing = tag.starts_with('/');
+        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let is_element =
+            !name.is_empty() && bytes.get(start + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'/');
+        let mut drop = false;
+        if is_element && !VOID.contains(&name.to_ascii_lowercase().as_str()) && !tag.ends_with('/') {
+            if closing {
+                drop = depth > max;
+                depth = depth.saturating_sub(1);
+            } else {
+                depth += 1;
+                drop = depth > max;
+            }
+        }
+        if drop {
+            let o = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            o.push_str(&html[copied..start]);
+            copied = end;
+        }
+        i = end;
+    }
+    match out {
+        None => html.into(),
+        Some(mut o) => {
+            o.push_str(&html[copied..]);
+            o.into()
+        }
     }
 }
 
@@ -189,6 +246,18 @@ mod tests {
         }
         assert!(out.contains("src=\"https://x.cn/a/i.png\""), "{out}");
         assert!(out.contains("href=\"https://x.cn/p\""), "{out}");
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_text_kept() {
+        let deep = format!("{}core{}", "<div>".repeat(1000), "</div>".repeat(1000));
+        let flat = limit_depth(&deep, 3);
+        assert_eq!(flat, "<div><div><div>core</div></div></div>");
+        let s = Sanitizer::new(None);
+        let start = std::time::Instant::now();
+        let out = s.clean(&format!("{}x{}", "<div>".repeat(50_000), "</div>".repeat(50_000)));
+        assert!(out.contains('x'));
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "took {:?}", start.elapsed());
     }
 
     #[test]
