@@ -133,6 +133,19 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, tld: Option<&[u8]>) -> D
             had_errors: false,
         };
     }
+    // UTF-8 with a few stray bytes is still UTF-8: guessing another charset
+    // would garble every Chinese character to save a handful.
+    let lossy = String::from_utf8_lossy(bytes);
+    let bad = lossy.chars().filter(|c| *c == '\u{FFFD}').count();
+    let multibyte = lossy.chars().filter(|c| !c.is_ascii() && *c != '\u{FFFD}').count();
+    if bad > 0 && multibyte >= 3 * bad {
+        return Decoded {
+            text: lossy.into_owned(),
+            encoding: UTF_8,
+            source: CharsetSource::Utf8Valid,
+            had_errors: true,
+        };
+    }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
     let encoding = detector.guess(tld, chardetng::Utf8Detection::Allow);
@@ -205,6 +218,21 @@ mod tests {
         let d = decode(&bytes, None, Some(b"cn"));
         assert_eq!(d.source, CharsetSource::Detected);
         assert!(d.text.contains("机器之心"), "{}", d.text);
+    }
+
+    #[test]
+    fn utf8_with_stray_bytes_stays_utf8() {
+        let mut bytes =
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>人工智能产业大会在上海开幕，".as_bytes().to_vec();
+        bytes.push(0xFF);
+        bytes.extend("多家企业发布大模型新品".as_bytes());
+        let d = decode(&bytes, None, Some(b"cn"));
+        assert!(d.had_errors);
+        assert!(
+            d.text.contains("人工智能产业大会在上海开幕") && d.text.contains("多家企业发布大模型新品"),
+            "{}",
+            d.text
+        );
     }
 
     #[test]

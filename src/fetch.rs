@@ -304,7 +304,21 @@ impl Fetcher {
             return FetchError::TooManyRedirects(self.max_redirects);
         }
         let lower = chain.to_ascii_lowercase();
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        let rustls_error = {
+            let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            let mut found = false;
+            while let Some(err) = cur {
+                let inner_io = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+                if err.is::<rustls::Error>() || inner_io.is_some_and(|i| i.is::<rustls::Error>()) {
+                    found = true;
+                    break;
+                }
+                cur = err.source();
+            }
+            found
+        };
+        let tls_words = ["certificate", "tls", "handshake", "corrupt message", "alert received", "peer sent no"];
+        if rustls_error || tls_words.iter().any(|w| lower.contains(w)) {
             return FetchError::Tls(chain);
         }
         if e.is_connect() {

@@ -57,8 +57,14 @@ pub fn normalize_item(raw: RawItem, ctx: &Context) -> Option<Item> {
     let text = content_html.as_deref().or(summary_html.as_deref()).map(html::to_text).unwrap_or_default();
     let mut title = raw.title.as_deref().map(|t| html::title_text(t, raw.title_is_html)).unwrap_or_default();
     if title.is_empty() {
-        // A title-less item (common in microblog-style feeds) is named by its text.
+        // A title-less item (common in microblog-style feeds) is named by its text,
+        // else by where it links.
         title = text.lines().next().unwrap_or("").chars().take(60).collect();
+        if title.is_empty()
+            && let Some(u) = url.as_deref().and_then(|u| ::url::Url::parse(u).ok())
+        {
+            title = format!("{}{}", u.host_str().unwrap_or(""), u.path()).trim_end_matches('/').to_string();
+        }
     }
     if title.is_empty() && url.is_none() {
         return None;

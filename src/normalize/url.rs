@@ -48,7 +48,7 @@ fn is_tracking(name: &str) -> bool {
 /// (`javascript:`, `data:`, garbage).
 pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
     let raw = raw.trim();
-    if raw.is_empty() || raw.len() > 4096 {
+    if raw.is_empty() || raw.len() > 4096 || garbled_scheme(raw) {
         return None;
     }
     let mut url = Url::options().base_url(base).parse(raw).ok()?;
@@ -72,6 +72,20 @@ pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
         }
     }
     Some(url.into())
+}
+
+/// "ht!tp://x": meant as an absolute URL, but no scheme is spelled that way.
+/// (As a relative path it would resolve to nonsense on the feed's host.)
+pub fn garbled_scheme(raw: &str) -> bool {
+    match raw.find("://") {
+        Some(at) => {
+            let scheme = &raw[..at];
+            scheme.is_empty()
+                || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        None => false,
+    }
 }
 
 /// An absolute http(s) URL for an image or link inside content (no tracking
@@ -107,7 +121,9 @@ mod tests {
 
     #[test]
     fn non_web_links_rejected() {
-        for s in ["javascript:alert(1)", "data:text/html,hi", "mailto:a@b", "", "   ", "http://", "::::"] {
+        for s in
+            ["javascript:alert(1)", "data:text/html,hi", "mailto:a@b", "", "   ", "http://", "::::", "ht!tp::://??"]
+        {
             assert_eq!(canonical_url(s, None), None, "{s}");
         }
     }

@@ -636,6 +636,9 @@ fn author_name(s: &str) -> Option<String> {
 
 fn resolve(href: &str, base: Option<&Url>) -> String {
     let href = href.trim();
+    if crate::normalize::url::garbled_scheme(href) {
+        return href.to_string();
+    }
     match base {
         Some(b) => Url::options().base_url(Some(b)).parse(href).map(String::from).unwrap_or_else(|_| href.to_string()),
         None => href.to_string(),

@@ -1,6 +1,8 @@
 //! Writing the post and the feeds into the output folder. Every file is
-//! written to a temporary file beside it and renamed into place, so readers
-//! and site builders never see half a file.
+//! first written whole to a temporary file beside it; only when all are
+//! written are they renamed into place. Readers and site builders never see
+//! half a file, and a failure (disk full, folder not writable) leaves the
+//! previous post and feeds as they were.
 
 pub mod feeds;
 
@@ -22,29 +24,75 @@ pub enum PublishError {
     Store(#[from] StoreError),
 }
 
+/// Files written whole beside their targets, waiting to be renamed into place.
+#[derive(Default)]
+pub struct Staged {
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    /// Writes `bytes` to a temporary file beside `path`, flushed to disk.
+    pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
+        let err = |source| PublishError::Write { path: path.to_path_buf(), source };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let written = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(e));
+        }
+        self.files.push((tmp, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Renames every staged file into place.
+    pub fn commit(mut self) -> Result<(), PublishError> {
+        let files = std::mem::take(&mut self.files);
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for (i, (tmp, path)) in files.iter().enumerate() {
+            if let Err(source) = std::fs::rename(tmp, path) {
+                for (t, _) in &files[i..] {
+                    let _ = std::fs::remove_file(t);
+                }
+                return Err(PublishError::Write { path: path.clone(), source });
+            }
+            if let Some(d) = path.parent()
+                && !dirs.iter().any(|x| x == d)
+            {
+                dirs.push(d.to_path_buf());
+            }
+        }
+        // Make the renames themselves durable.
+        for d in dirs {
+            if let Ok(f) = std::fs::File::open(&d) {
+                let _ = f.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    /// Staged files never committed are removed.
+    fn drop(&mut self) {
+        for (tmp, _) in &self.files {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
 /// flushed to disk, then renamed over the target.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
-    let err = |source| PublishError::Write { path: path.to_path_buf(), source };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    let mut staged = Staged::default();
+    staged.stage(path, bytes)?;
+    staged.commit()
 }
 
 /// What was written.
@@ -67,13 +115,13 @@ pub fn publish<S: Storage>(
     date: Option<&str>,
 ) -> Result<Published, PublishError> {
     let mut out = Published::default();
+    let mut staged = Staged::default();
     let posts = store.recent_posts(config.digest.feed_posts.max(1))?;
     if let Some(date) = date
         && let Some(post) = posts.iter().find(|p| p.date == date)
     {
         let path = post_path(config, date);
-        write_atomic(&path, post.markdown.as_bytes())?;
-        remove_other_posts_of(&path, date);
+        staged.stage(&path, post.markdown.as_bytes())?;
         out.post = Some(path);
     }
     let dir = &config.output.dir;
@@ -84,7 +132,7 @@ pub fn publish<S: Storage>(
         ("feed.json", feeds::json_feed(site, &posts)),
     ] {
         let path = dir.join(name);
-        write_atomic(&path, body.as_bytes())?;
+        staged.stage(&path, body.as_bytes())?;
         out.feeds.push(path);
     }
     for tag in &taxonomy.tag {
@@ -93,8 +141,12 @@ pub fn publish<S: Storage>(
             continue;
         }
         let path = dir.join("tags").join(feeds::tag_file_name(&tag.name));
-        write_atomic(&path, feeds::tag_feed(site, &tag.name, &stories).as_bytes())?;
+        staged.stage(&path, feeds::tag_feed(site, &tag.name, &stories).as_bytes())?;
         out.feeds.push(path);
+    }
+    staged.commit()?;
+    if let (Some(date), Some(path)) = (date, &out.post) {
+        remove_other_posts_of(path, date);
     }
     Ok(out)
 }

@@ -34,9 +34,13 @@ pub struct Seen {
     pub max_in_flight: usize,
 }
 
+/// A body registered by a test, with extra response headers.
+type Registered = (Vec<u8>, Vec<(String, String)>);
+
 #[derive(Clone)]
 struct AppState {
     seen: Arc<Mutex<Seen>>,
+    bodies: Arc<Mutex<HashMap<String, Registered>>>,
     /// Extra delay for `/delay/*` routes.
     delay: Duration,
 }
@@ -45,11 +49,19 @@ struct AppState {
 pub struct FixtureServer {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Seen>>,
+    bodies: Arc<Mutex<HashMap<String, Registered>>>,
 }
 
 impl FixtureServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Serves `body` at `/body/<name>` with the given extra headers.
+    pub fn put(&self, name: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> String {
+        let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.bodies.lock().unwrap().insert(name.to_string(), (body, headers));
+        self.url(&format!("/body/{name}"))
     }
 
     pub fn hits(&self, path: &str) -> usize {
@@ -211,6 +223,29 @@ async fn html_article(State(s): State<AppState>, UrlPath(file): UrlPath<String>,
     html_page(State(s), UrlPath(format!("articles/{file}")), h).await
 }
 
+async fn registered(State(s): State<AppState>, UrlPath(name): UrlPath<String>, h: HeaderMap) -> Response {
+    record(&s, &format!("/body/{name}"), &h);
+    let Some((body, headers)) = s.bodies.lock().unwrap().get(&name).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp
+}
+
+/// A gigabyte of spaces, streamed, never held.
+async fn huge(State(s): State<AppState>, h: HeaderMap) -> Response {
+    record(&s, "/huge", &h);
+    let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+    let stream = futures_util::stream::iter((0..16 * 1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    ([(header::CONTENT_TYPE, "application/xml")], Body::from_stream(stream)).into_response()
+}
+
 async fn redirect(State(s): State<AppState>, h: HeaderMap) -> Response {
     record(&s, "/redirect", &h);
     (StatusCode::FOUND, [(header::LOCATION, "/feeds/rss2-en.xml")]).into_response()
@@ -233,7 +268,8 @@ async fn big(State(s): State<AppState>, h: HeaderMap) -> Response {
 /// test's runtime.
 pub async fn start(pause: Duration) -> FixtureServer {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let state = AppState { seen: seen.clone(), delay: pause };
+    let bodies = Arc::new(Mutex::new(HashMap::new()));
+    let state = AppState { seen: seen.clone(), bodies: bodies.clone(), delay: pause };
     let app = Router::new()
         .route("/feeds/{file}", get(feed))
         .route("/gzip/{file}", get(gzip))
@@ -248,6 +284,8 @@ pub async fn start(pause: Duration) -> FixtureServer {
         .route("/fresh/{name}", get(fresh))
         .route("/hub", axum::routing::post(hub))
         .route("/html/{file}", get(html_page))
+        .route("/body/{name}", get(registered))
+        .route("/huge", get(huge))
         .route("/html/articles/{file}", get(html_article))
         .route("/loop", get(redirect_loop))
         .route("/big", get(big))
@@ -257,7 +295,27 @@ pub async fn start(pause: Duration) -> FixtureServer {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    FixtureServer { addr, seen }
+    FixtureServer { addr, seen, bodies }
+}
+
+/// A raw TCP server on 127.0.0.1 that answers every connection with `reply`
+/// and closes: for broken HTTP (a reset mid-body, a wrong Content-Length,
+/// plain text where TLS was expected).
+pub async fn raw_server(reply: &'static [u8]) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(reply).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    addr
 }
 
 /// Writes a config, a source list and a taxonomy into `dir`.
