@@ -530,6 +530,32 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     }
 }
 
+/// Line of `key = …` inside the `index`-th `[[table]]` of `text`, else the
+/// table's own line.
+fn table_key_line(text: &str, table: &str, index: usize, key: &str) -> Option<usize> {
+    let header = format!("[[{table}]]");
+    let mut seen = 0;
+    let mut in_table = false;
+    let mut table_line = None;
+    for (n, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_table = t == header && {
+                seen += 1;
+                seen == index + 1
+            };
+            if in_table {
+                table_line = Some(n + 1);
+            }
+            continue;
+        }
+        if in_table && t.split('=').next().is_some_and(|k| k.trim().trim_matches('"') == key) {
+            return Some(n + 1);
+        }
+    }
+    table_line
+}
+
 /// Line of the first occurrence of `needle` in `text`, for semantic errors.
 fn find_line(text: &str, needle: &str) -> Option<usize> {
     text.find(needle).map(|i| line_of(text, i))
@@ -659,10 +685,9 @@ pub fn load_sources(path: &Path, site_tz: Tz) -> Result<Vec<Source>, ConfigError
         });
     }
     for (i, s) in list.source.iter().enumerate() {
-        let name_line = find_line(&text, &format!("\"{}\"", s.name));
-        let problem = |key: &str, needle: &str, message: String| ConfigProblem {
+        let problem = |key: &str, _needle: &str, message: String| ConfigProblem {
             file: path.to_path_buf(),
-            line: find_line(&text, needle).or(name_line),
+            line: table_key_line(&text, "source", i, key),
             key: Some(format!("source[{i}].{key}")),
             message,
         };
@@ -771,11 +796,10 @@ pub fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
     for (i, tag) in taxonomy.tag.iter().enumerate() {
-        let line = find_line(&text, &format!("\"{}\"", tag.name));
         let mut add = |key: &str, message: String| {
             problems.push(ConfigProblem {
                 file: path.to_path_buf(),
-                line,
+                line: table_key_line(&text, "tag", i, key),
                 key: Some(format!("tag[{i}].{key}")),
                 message,
             })

@@ -125,7 +125,8 @@ fn md_url(url: &str) -> String {
 
 /// A YAML scalar: plain when that is unambiguous, double-quoted otherwise.
 pub fn yaml_scalar(s: &str) -> String {
-    let risky_start = s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c));
+    let risky_start =
+        s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c)) || s.contains("{{") || s.contains("{%");
     let risky = s.is_empty()
         || risky_start
         || s.ends_with(' ')
@@ -139,9 +140,11 @@ pub fn yaml_scalar(s: &str) -> String {
     if risky { yaml_quoted(s) } else { s.to_string() }
 }
 
-/// A double-quoted YAML scalar.
+/// A double-quoted YAML scalar. Liquid's `{{` and `{%` get a zero-width
+/// space between their braces, so no theme can ever evaluate them.
 pub fn yaml_quoted(s: &str) -> String {
     let mut out = String::from("\"");
+    let s = s.replace("{{", "{\u{200b}{").replace("{%", "{\u{200b}%");
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

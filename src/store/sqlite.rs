@@ -151,6 +151,19 @@ fn story_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoryRecord)> {
 
 const STORY_COLUMNS: &str = "st.id, st.post_date, st.rank, st.headline, st.html, st.tags, st.published_at";
 
+/// A database error, told apart when it is another process holding a lock.
+fn store_error(path: &Path, waited: Duration, source: rusqlite::Error) -> StoreError {
+    let busy = matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    if busy {
+        StoreError::Locked { path: path.to_path_buf(), waited_secs: waited.as_secs() }
+    } else {
+        StoreError::Sqlite { path: path.to_path_buf(), source }
+    }
+}
+
 /// A SQLite database file holding Tidings' state.
 pub struct SqliteStore {
     conn: Connection,
@@ -179,15 +192,7 @@ impl SqliteStore {
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        let busy = matches!(
-            source.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        );
-        if busy {
-            StoreError::Locked { path: self.path.clone(), waited_secs: self.busy_timeout.as_secs() }
-        } else {
-            StoreError::Sqlite { path: self.path.clone(), source }
-        }
+        store_error(&self.path, self.busy_timeout, source)
     }
 
     fn setup(&mut self) -> Result<(), StoreError> {
@@ -201,11 +206,12 @@ impl SqliteStore {
             return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
-            tx.execute_batch(sql).map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
-            tx.commit().map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+            let (path, wait) = (self.path.clone(), self.busy_timeout);
+            let err = |e| store_error(&path, wait, e);
+            let tx = self.conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(err)?;
+            tx.commit().map_err(err)?;
         }
         Ok(())
     }
@@ -380,8 +386,8 @@ enum Outcome {
 
 impl Storage for SqliteStore {
     fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let (path, wait) = (self.path.clone(), self.busy_timeout);
+        let wrap = |source| store_error(&path, wait, source);
         let tx = self.conn.transaction().map_err(wrap)?;
         for (name, url) in sources {
             // A source whose URL changed starts over: old validators mean nothing there.
