@@ -39,7 +39,8 @@ pub fn repair(text: &str) -> Repaired {
             }
             rest = &rest[1..];
         } else {
-            let next = rest[1..].find(['<', '&']).map_or(rest.len(), |i| i + 1);
+            let first = rest.chars().next().map_or(1, char::len_utf8);
+            let next = rest[first..].find(['<', '&']).map_or(rest.len(), |i| i + first);
             controls += push_without_controls(&mut out, &rest[..next]);
             rest = &rest[next..];
         }
@@ -106,6 +107,13 @@ mod tests {
         let r = repair("<t>AT&T &amp; R&D &#169; &#x4e2d; a=1&b=2</t><![CDATA[x & y]]>");
         assert_eq!(r.text, "<t>AT&amp;T &amp; R&amp;D &#169; &#x4e2d; a=1&amp;b=2</t><![CDATA[x & y]]>");
         assert_eq!(r.fixes, ["escaped 3 bare '&'"]);
+    }
+
+    #[test]
+    fn text_starting_with_a_multibyte_character() {
+        // Found by the fuzzer: the text run after a tag began with a 3-byte character.
+        let r = repair("\u{FFFD}\u{FFFD}</title>R&D");
+        assert_eq!(r.text, "\u{FFFD}\u{FFFD}</title>R&amp;D");
     }
 
     #[test]
