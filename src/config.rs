@@ -145,12 +145,24 @@ impl Default for StorageConfig {
 pub struct OutputConfig {
     /// Where posts and feeds are written.
     pub dir: PathBuf,
+    /// Which static site builder the posts are for.
+    pub format: OutputFormat,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { dir: PathBuf::from("public") }
+        OutputConfig { dir: PathBuf::from("public"), format: OutputFormat::Jekyll }
     }
+}
+
+/// The post layout: Jekyll (`_posts/`, `layout: post`, `date: YYYY-MM-DD HH:MM`)
+/// or Hugo (`content/posts/`, RFC 3339 `date`).
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Jekyll,
+    Hugo,
 }
 
 /// `[digest]`
@@ -347,6 +359,9 @@ pub struct SourceConfig {
     /// Fetch every new item's article page and extract its main text.
     #[serde(default)]
     pub full_text: bool,
+    /// A folder name, kept through OPML import and export.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// What kind of document a source's URL gives.

@@ -88,7 +88,7 @@ pub async fn run<S: Storage>(
         let published = publish::publish(config, &loaded.taxonomy, store, None)?;
         return Ok(DailyReport { date, post: None, published });
     };
-    let markdown = render::post_markdown(&d, &config.site.base_url);
+    let markdown = render::post_markdown(&d, &config.site.base_url, config.output.format);
     let post = PostRecord {
         date: day.clone(),
         slug: config.digest.slug.clone(),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tidings::config::{self, ConfigError};
 use tidings::store::{SqliteStore, Storage};
-use tidings::{daemon, daily, ingest, report};
+use tidings::{daemon, daily, ingest, report, subscriptions};
 
 /// Exit code for configuration that cannot be used.
 const EXIT_CONFIG: u8 = 2;
@@ -26,6 +26,22 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum SourcesAction {
+    /// Add the subscriptions of an OPML file (duplicates are skipped and reported).
+    Import { file: PathBuf },
+    /// Print the source list as OPML 2.0.
+    Export,
+    /// Add a source from a feed URL or a web page that announces its feed.
+    Add {
+        url: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Fetch every configured source (or one) into the database.
     Fetch {
@@ -35,8 +51,12 @@ enum Command {
     },
     /// Validate config, sources and taxonomy; exit non-zero on any problem.
     Check,
-    /// List sources with their last status, item count and last error.
-    Sources,
+    /// List sources with their last status, item count and last error; or
+    /// import, export and add sources.
+    Sources {
+        #[command(subcommand)]
+        action: Option<SourcesAction>,
+    },
     /// Run as a service: fetch and digest on schedule, serve the feeds over HTTP.
     Serve {
         /// Address to listen on (default: serve.listen from the config).
@@ -89,11 +109,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sources => {
+        Command::Sources { action: None } => {
             let loaded = config::load_all(&cli.config)?;
             let store = open_store(&loaded.config)?;
             let names: Vec<String> = loaded.sources.iter().map(|s| s.name.clone()).collect();
             print!("{}", report::sources_table(&store.source_states()?, &names));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources { action: Some(SourcesAction::Import { file }) } => {
+            let config = config::Config::load(&cli.config)?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let rep = subscriptions::import(&config.sources.file, &text)?;
+            for s in &rep.added {
+                println!(
+                    "added   {} <{}>{}",
+                    s.name,
+                    s.url,
+                    s.group.as_deref().map(|g| format!(" [{g}]")).unwrap_or_default()
+                );
+            }
+            for (s, why) in &rep.skipped {
+                println!("skipped {} <{}>: {why}", s.name, s.url);
+            }
+            println!(
+                "{} added, {} skipped, into {}",
+                rep.added.len(),
+                rep.skipped.len(),
+                config.sources.file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources { action: Some(SourcesAction::Export) } => {
+            let config = config::Config::load(&cli.config)?;
+            print!("{}", subscriptions::export(&config)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources { action: Some(SourcesAction::Add { url, name, group }) } => {
+            let config = config::Config::load(&cli.config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let sub = runtime.block_on(subscriptions::add(&config, &url, name.as_deref(), group.as_deref()))?;
+            println!("added {} <{}> to {}", sub.name, sub.url, config.sources.file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { listen } => {

@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use crate::config::OutputFormat;
 use crate::digest::{Digest, Story};
 
 /// Where a post lives on the site: `<base_url>posts/<date>`.
@@ -13,12 +14,23 @@ pub fn post_url(base_url: &str, date: &str) -> String {
     format!("{base}posts/{date}")
 }
 
-/// The post file: front matter and Markdown body.
-pub fn post_markdown(d: &Digest, base_url: &str) -> String {
-    let mut s = String::new();
-    s.push_str("---\nlayout: post\n");
+/// The post file: front matter and Markdown body. Jekyll's front matter is
+/// the sample post's (`layout: post`, `date: YYYY-MM-DD HH:MM`); Hugo's has
+/// no layout and an RFC 3339 date with the site's offset.
+pub fn post_markdown(d: &Digest, base_url: &str, format: OutputFormat) -> String {
+    let mut s = String::from("---\n");
+    if format == OutputFormat::Jekyll {
+        s.push_str("layout: post\n");
+    }
     let _ = writeln!(s, "title: {}", yaml_scalar(&d.title));
-    let _ = writeln!(s, "date: {}", d.window.local_end.format("%Y-%m-%d %H:%M"));
+    match format {
+        OutputFormat::Jekyll => {
+            let _ = writeln!(s, "date: {}", d.window.local_end.format("%Y-%m-%d %H:%M"));
+        }
+        OutputFormat::Hugo => {
+            let _ = writeln!(s, "date: {}", d.window.end_offset.to_rfc3339());
+        }
+    }
     let _ = writeln!(s, "description: {}", yaml_quoted(&d.description));
     let tags: Vec<String> = d.tags.iter().map(|t| yaml_flow_item(t)).collect();
     let _ = writeln!(s, "tags: [{}]", tags.join(","));

@@ -16,7 +16,10 @@ fn url_strategy() -> impl Strategy<Value = String> {
         prop::option::of(1u16..65535),
         prop::collection::vec("[a-zA-Z0-9%._~!$&'()*+,;=:@中文-]{0,8}", 0..4),
         prop::collection::vec(
-            (prop::sample::select(vec!["utm_source", "spm", "from", "id", "a", "Z", "page", "utm_x"]), "[a-z0-9%+]{0,6}"),
+            (
+                prop::sample::select(vec!["utm_source", "spm", "from", "id", "a", "Z", "page", "utm_x"]),
+                "[a-z0-9%+]{0,6}",
+            ),
             0..5,
         ),
         prop::option::of("[a-z0-9]{0,6}"),
@@ -42,10 +45,38 @@ fn url_strategy() -> impl Strategy<Value = String> {
 
 fn html_strategy() -> impl Strategy<Value = String> {
     let tokens = vec![
-        "<p>", "</p>", "<b>", "</b>", "<div>", "</div>", "<ul><li>", "</li></ul>", "<a href=\"javascript:x()\">", "</a>",
-        "<a href=\"/rel\">", "<img src=\"x.png\" onerror=\"y()\">", "<script>", "</script>", "<style>p{}</style>",
-        "<iframe src=\"http://e\">", "text", "中文内容", "&amp;", "&lt;", "&nbsp;", "<", ">", "\"", "'", "<br>", "<!-- c -->",
-        "<table><tr><td>", "</td></tr></table>", "<svg onload=x>", "<math>", "<img src=\"data:x\">",
+        "<p>",
+        "</p>",
+        "<b>",
+        "</b>",
+        "<div>",
+        "</div>",
+        "<ul><li>",
+        "</li></ul>",
+        "<a href=\"javascript:x()\">",
+        "</a>",
+        "<a href=\"/rel\">",
+        "<img src=\"x.png\" onerror=\"y()\">",
+        "<script>",
+        "</script>",
+        "<style>p{}</style>",
+        "<iframe src=\"http://e\">",
+        "text",
+        "中文内容",
+        "&amp;",
+        "&lt;",
+        "&nbsp;",
+        "<",
+        ">",
+        "\"",
+        "'",
+        "<br>",
+        "<!-- c -->",
+        "<table><tr><td>",
+        "</td></tr></table>",
+        "<svg onload=x>",
+        "<math>",
+        "<img src=\"data:x\">",
     ];
     prop::collection::vec(prop::sample::select(tokens), 0..40).prop_map(|v| v.concat())
 }
@@ -100,7 +131,7 @@ proptest! {
 
     #[test]
     fn front_matter_is_valid_yaml_and_keeps_the_text(title in "\\PC{0,40}", description in "\\PC{0,80}", any in ".{0,20}") {
-        let tags = vec![any.clone(), "AI眼镜".to_string()];
+        let tags = [any.clone(), "AI眼镜".to_string()];
         let items: Vec<String> = tags.iter().map(|t| yaml_quoted(t)).collect();
         let yaml = format!(
             "layout: post\ntitle: {}\ndate: 2025-04-02 09:00\ndescription: {}\ntags: [{}]\n",

@@ -32,6 +32,8 @@ pub struct Window {
     pub end: DateTime<Utc>,
     /// The end as a local time, for the post's `date:`.
     pub local_end: NaiveDateTime,
+    /// The end with the site's UTC offset, for formats that want one.
+    pub end_offset: chrono::DateTime<chrono::FixedOffset>,
 }
 
 /// The window of `date` for a digest closing at `time` in `tz`.
@@ -44,7 +46,8 @@ pub fn window(date: NaiveDate, time: chrono::NaiveTime, tz: Tz) -> Window {
         .or_else(|| tz.from_local_datetime(&(local_end + Duration::hours(1))).earliest())
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&local_end));
-    Window { start: end - Duration::hours(24), end, local_end }
+    let end_offset = end.with_timezone(&tz).fixed_offset();
+    Window { start: end - Duration::hours(24), end, local_end, end_offset }
 }
 
 /// One outlet's report of a story.

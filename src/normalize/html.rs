@@ -135,8 +135,11 @@ pub fn to_text(html: &str) -> String {
                 push_text(&mut cur, &rest[..i]);
             }
             let after = &rest[i + 1..];
-            let end = after.find('>').map_or(after.len(), |e| e + 1);
-            let tag = &after[..end.saturating_sub(1).min(after.len())];
+            // An unclosed `<` runs to the end of the text.
+            let (tag, end) = match after.find('>') {
+                Some(e) => (&after[..e], e + 1),
+                None => (after, after.len()),
+            };
             let closing = tag.starts_with('/');
             let name: String = tag
                 .trim_start_matches('/')
@@ -153,7 +156,7 @@ pub fn to_text(html: &str) -> String {
             } else if BLOCK_TAGS.contains(&name.as_str()) {
                 flush_line(&mut cur, &mut lines);
             }
-            rest = &after[end.min(after.len())..];
+            rest = &after[end..];
         } else {
             if skip_until.is_none() {
                 push_text(&mut cur, rest);
@@ -264,6 +267,13 @@ mod tests {
     fn text_has_one_line_per_block_and_decoded_entities() {
         let t = to_text("<p>第一段&nbsp;内容 &amp; 更多</p><ul><li>一</li><li>二</li></ul><script>x</script>尾");
         assert_eq!(t, "第一段 内容 & 更多\n一\n二\n尾");
+    }
+
+    #[test]
+    fn an_unclosed_tag_before_a_multibyte_character() {
+        // Found by the fuzzer: `<` then a 3-byte character and no `>`.
+        assert_eq!(to_text("前<中"), "前");
+        assert_eq!(title_text("a <b中", true), "a");
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod feeds;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, Taxonomy};
+use crate::config::{Config, OutputFormat, Taxonomy};
 use crate::store::{Storage, StoreError};
 
 /// Stories per tag feed.
@@ -102,9 +102,17 @@ pub struct Published {
     pub feeds: Vec<PathBuf>,
 }
 
+/// The folder posts go to: `_posts/` for Jekyll, `content/posts/` for Hugo.
+pub fn posts_dir(config: &Config) -> PathBuf {
+    match config.output.format {
+        OutputFormat::Jekyll => config.output.dir.join("_posts"),
+        OutputFormat::Hugo => config.output.dir.join("content").join("posts"),
+    }
+}
+
 /// The post file's path for a date.
 pub fn post_path(config: &Config, date: &str) -> PathBuf {
-    config.output.dir.join("_posts").join(format!("{date}-{}.md", config.digest.slug))
+    posts_dir(config).join(format!("{date}-{}.md", config.digest.slug))
 }
 
 /// Writes the post for `date` (from the database) and regenerates every feed.

@@ -178,7 +178,12 @@ async fn raw_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath
     if !safe_name(&file, ".md") {
         return not_found();
     }
-    match read_output(&shared, &Path::new("_posts").join(&file)).await {
+    let dir = crate::publish::posts_dir(&shared.config().config);
+    let rel = dir
+        .strip_prefix(&shared.config().config.output.dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| PathBuf::from("_posts"));
+    match read_output(&shared, &rel.join(&file)).await {
         Some((body, modified)) => conditional(&headers, body, "text/markdown; charset=utf-8", modified),
         None => not_found(),
     }
