@@ -22,6 +22,10 @@ pub struct Metrics {
     last_digest_stories: AtomicU64,
     last_digest_unix: AtomicU64,
     latency: Mutex<Histogram>,
+    http_200: AtomicU64,
+    http_304: AtomicU64,
+    http_404: AtomicU64,
+    http_other: AtomicU64,
 }
 
 #[derive(Default)]
@@ -61,6 +65,17 @@ impl Metrics {
             h.sum += secs;
             h.count += 1;
         }
+    }
+
+    /// Counts an HTTP response the server sent.
+    pub fn record_http(&self, status: u16) {
+        let counter = match status {
+            200 => &self.http_200,
+            304 => &self.http_304,
+            404 => &self.http_404,
+            _ => &self.http_other,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a digest run.
@@ -106,6 +121,12 @@ impl Metrics {
              # TYPE tidings_last_digest_timestamp_seconds gauge\ntidings_last_digest_timestamp_seconds {}",
             get(&self.last_digest_unix)
         );
+        s.push_str("# HELP tidings_http_responses_total Responses served, by status.\n# TYPE tidings_http_responses_total counter\n");
+        for (status, v) in
+            [("200", &self.http_200), ("304", &self.http_304), ("404", &self.http_404), ("other", &self.http_other)]
+        {
+            let _ = writeln!(s, "tidings_http_responses_total{{status=\"{status}\"}} {}", get(v));
+        }
         s.push_str(
             "# HELP tidings_fetch_duration_seconds Time to fetch and store one source.\n\
              # TYPE tidings_fetch_duration_seconds histogram\n",

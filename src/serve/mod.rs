@@ -82,7 +82,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(|| async { not_found() })
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::map_response_with_state(shared.clone(), count_response))
         .with_state(shared)
+}
+
+async fn count_response(State(shared): State<Arc<Shared>>, response: Response) -> Response {
+    shared.metrics.record_http(response.status().as_u16());
+    tracing::debug!(status = response.status().as_u16(), "served");
+    response
 }
 
 fn not_found() -> Response {
