@@ -474,6 +474,22 @@ pub struct Source {
     pub full_text: bool,
 }
 
+impl Source {
+    /// A source with every optional setting at its default.
+    pub fn new(name: impl Into<String>, location: Location, timezone: Tz) -> Source {
+        Source {
+            name: name.into(),
+            location,
+            timezone,
+            id_policy: IdPolicy::Guid,
+            interval: None,
+            html: None,
+            enrich: false,
+            full_text: false,
+        }
+    }
+}
+
 /// The taxonomy file: tags and the words that give them.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -207,20 +207,23 @@ fn reload(shared: &Shared, path: &Path, why: &str) {
     }
 }
 
+/// The database, or a logged error naming the job that wanted it.
+fn open_for(loaded: &Loaded, job: &str) -> Option<SqliteStore> {
+    open_store(loaded).map_err(|e| tracing::error!(job, error = %e, "cannot open the database")).ok()
+}
+
+/// Each fetch's report, counted in the metrics.
+fn count_fetches(shared: &Arc<Shared>) -> Box<dyn FnMut(&ingest::SourceReport) + Send> {
+    let s = shared.clone();
+    Box::new(move |r: &ingest::SourceReport| s.metrics.record_fetch(r))
+}
+
 /// A fetch round: the sources whose time has come.
 async fn fetch_job(shared: Arc<Shared>, _guard: OwnedMutexGuard<()>) {
     let loaded = shared.config();
-    let store = match open_store(&loaded) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "fetch: cannot open the database");
-            return;
-        }
-    };
-    let s = shared.clone();
-    let progress = Box::new(move |r: &ingest::SourceReport| s.metrics.record_fetch(r));
+    let Some(store) = open_for(&loaded, "fetch") else { return };
     let options = RunOptions { only_due: true, ..Default::default() };
-    if let Err(e) = ingest::run(&loaded.config, &loaded.sources, store, options, progress).await {
+    if let Err(e) = ingest::run(&loaded.config, &loaded.sources, store, options, count_fetches(&shared)).await {
         tracing::error!(error = %e, "fetch round failed");
     }
 }
@@ -230,23 +233,15 @@ async fn fetch_job(shared: Arc<Shared>, _guard: OwnedMutexGuard<()>) {
 async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveDate) {
     let _guard = work.lock().await;
     let loaded = shared.config();
-    let store = match open_store(&loaded) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "digest: cannot open the database");
-            return;
-        }
-    };
-    let s = shared.clone();
-    let progress = Box::new(move |r: &ingest::SourceReport| s.metrics.record_fetch(r));
-    let store = match ingest::run(&loaded.config, &loaded.sources, store, RunOptions::default(), progress).await {
+    let Some(store) = open_for(&loaded, "digest") else { return };
+    let fetched =
+        ingest::run(&loaded.config, &loaded.sources, store, RunOptions::default(), count_fetches(&shared)).await;
+    let store = match fetched {
         Ok((_, store)) => store,
         Err(e) => {
             tracing::error!(error = %e, "digest: fetch failed; digesting what is stored");
-            match open_store(&loaded) {
-                Ok(s) => s,
-                Err(_) => return,
-            }
+            let Some(store) = open_for(&loaded, "digest") else { return };
+            store
         }
     };
     let mut store = store;

@@ -24,6 +24,14 @@ pub struct Fetched {
     pub max_age: Option<u64>,
 }
 
+impl Fetched {
+    /// Bytes as if fetched from `url`, without HTTP metadata (local files,
+    /// tests, fuzzing).
+    pub fn from_bytes(body: Vec<u8>, url: impl Into<String>) -> Fetched {
+        Fetched { body, content_type: None, final_url: url.into(), etag: None, last_modified: None, max_age: None }
+    }
+}
+
 /// What a fetch produced.
 #[derive(Debug, Clone)]
 pub enum FetchOutcome {
@@ -230,14 +238,7 @@ impl Fetcher {
             return Err(FetchError::TooLarge { limit: self.max_body });
         }
         let final_url = url::Url::from_file_path(path).map(String::from).unwrap_or_else(|_| path.display().to_string());
-        Ok(FetchOutcome::Modified(Fetched {
-            body,
-            content_type: None,
-            final_url,
-            etag: None,
-            last_modified: None,
-            max_age: None,
-        }))
+        Ok(FetchOutcome::Modified(Fetched::from_bytes(body, final_url)))
     }
 
     async fn get(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {

@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use tidings::config::{IdPolicy, Location, Source};
+use tidings::config::{Location, Source};
 use tidings::fetch::Fetched;
 use tidings::ingest::process;
 
@@ -42,24 +42,8 @@ type Outcome = Result<tidings::ingest::Processed, String>;
 
 fn run(path: &Path) -> std::thread::Result<Outcome> {
     let body = std::fs::read(path).unwrap();
-    let source = Source {
-        name: "corpus".into(),
-        location: Location::File(path.to_path_buf()),
-        timezone: chrono_tz::UTC,
-        id_policy: IdPolicy::Guid,
-        interval: None,
-        html: None,
-        enrich: false,
-        full_text: false,
-    };
-    let fetched = Fetched {
-        body,
-        content_type: None,
-        final_url: "http://example.org/feed/".into(),
-        etag: None,
-        last_modified: None,
-        max_age: None,
-    };
+    let source = Source::new("corpus", Location::File(path.to_path_buf()), chrono_tz::UTC);
+    let fetched = Fetched::from_bytes(body, "http://example.org/feed/");
     std::panic::catch_unwind(AssertUnwindSafe(|| process(&source, &fetched, Utc::now())))
 }
 

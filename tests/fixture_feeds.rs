@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
-use tidings::config::{IdPolicy, Location, Source};
+use tidings::config::{Location, Source};
 use tidings::fetch::Fetched;
 use tidings::ingest::{Processed, process};
 use tidings::normalize::url::canonical_url;
@@ -19,16 +19,7 @@ fn fold(s: &str) -> String {
 }
 
 fn source(path: PathBuf) -> Source {
-    Source {
-        name: "fixture".into(),
-        location: Location::File(path),
-        timezone: chrono_tz::Asia::Shanghai,
-        id_policy: IdPolicy::Guid,
-        interval: None,
-        html: None,
-        enrich: false,
-        full_text: false,
-    }
+    Source::new("fixture", Location::File(path), chrono_tz::Asia::Shanghai)
 }
 
 #[test]
@@ -43,14 +34,7 @@ fn every_fixture_matches_its_manifest() {
         let file = entry["file"].as_str().unwrap();
         let path = fixtures().join(file);
         let body = std::fs::read(&path).unwrap();
-        let fetched = Fetched {
-            body,
-            content_type: None,
-            final_url: url::Url::from_file_path(&path).unwrap().to_string(),
-            etag: None,
-            last_modified: None,
-            max_age: None,
-        };
+        let fetched = Fetched::from_bytes(body, url::Url::from_file_path(&path).unwrap().to_string());
         let result = process(&source(path), &fetched, now);
         let expected_items = entry["items"].as_array().unwrap();
         match (entry["ok"].as_bool().unwrap(), result) {
@@ -93,14 +77,7 @@ fn every_fixture_matches_its_manifest() {
 #[test]
 fn hostile_content_is_sanitized() {
     let path = fixtures().join("rss2-zh.xml");
-    let fetched = Fetched {
-        body: std::fs::read(&path).unwrap(),
-        content_type: None,
-        final_url: "https://www.example.cn/feed".into(),
-        etag: None,
-        last_modified: None,
-        max_age: None,
-    };
+    let fetched = Fetched::from_bytes(std::fs::read(&path).unwrap(), "https://www.example.cn/feed");
     let items = process(&source(path), &fetched, Utc::now()).unwrap().items;
     let mut saw_img = false;
     let mut saw_pdf = false;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rusqlite::Connection;
-use tidings::config::{IdPolicy, Location, Source};
+use tidings::config::{Location, Source};
 use tidings::fetch::Fetched;
 
 const FILES: &[&str] = &["rss2-en.xml", "rss2-zh.xml", "atom10-zh.xml", "jsonfeed11.json", "dates.xml", "big5.xml"];
@@ -17,24 +17,8 @@ const FILES: &[&str] = &["rss2-en.xml", "rss2-zh.xml", "atom10-zh.xml", "jsonfee
 /// Canonical URLs each fixture file yields, computed with the library itself.
 fn expected_urls(file: &str) -> BTreeSet<String> {
     let path = common::fixtures_dir().join("feeds").join(file);
-    let source = Source {
-        name: "x".into(),
-        location: Location::File(path.clone()),
-        timezone: chrono_tz::Asia::Shanghai,
-        id_policy: IdPolicy::Guid,
-        interval: None,
-        html: None,
-        enrich: false,
-        full_text: false,
-    };
-    let fetched = Fetched {
-        body: std::fs::read(&path).unwrap(),
-        content_type: None,
-        final_url: "http://127.0.0.1/".into(),
-        etag: None,
-        last_modified: None,
-        max_age: None,
-    };
+    let source = Source::new("x", Location::File(path.clone()), chrono_tz::Asia::Shanghai);
+    let fetched = Fetched::from_bytes(std::fs::read(&path).unwrap(), "http://127.0.0.1/");
     let items = tidings::ingest::process(&source, &fetched, Utc::now()).unwrap().items;
     items.into_iter().filter_map(|i| i.url).collect()
 }
