@@ -56,6 +56,9 @@ impl Default for Params {
     }
 }
 
+/// Features shared by more items than this generate no candidate pairs.
+const MAX_POSTING: usize = 40;
+
 const STOPWORDS: &[&str] = &[
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "with", "by", "from", "as", "is", "are", "was",
     "were", "be", "its", "it", "this", "that", "new", "has", "have", "will", "after", "into", "over", "s", "says",
@@ -230,7 +233,8 @@ pub fn similar_pairs(docs: &[Doc<'_>], p: &Params) -> Vec<(usize, usize, f64)> {
     let figs: Vec<Figures> = docs.iter().map(|d| doc_figures(d, p)).collect();
     // Features shared by many items say nothing about which event; they do
     // not generate candidates (they still count in the similarity).
-    let cap = (docs.len() / 20).max(8);
+    // A fixed cap keeps the candidate pairs near-linear in the number of items.
+    let cap = MAX_POSTING;
     let mut postings: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, v) in vecs.iter().enumerate() {
         for (id, _) in v {
