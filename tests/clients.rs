@@ -32,18 +32,7 @@ fn have(program: &str) -> bool {
 /// The demo digest for 2025-04-02 in a temporary folder, in `format`.
 fn demo_site(format: &str, port: u16) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let samples = repo().join("feeds/samples");
-    let mut sources = String::new();
-    for (name, file) in [
-        ("机器之心", "jiqizhixin.xml"),
-        ("量子位", "qbitai.xml"),
-        ("36氪", "36kr.xml"),
-        ("IT之家", "ithome-gb2312.xml"),
-        ("InfoQ 中文", "infoq.json"),
-        ("雷锋网", "leiphone-rdf.xml"),
-    ] {
-        sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n", samples.join(file).display()));
-    }
+    let sources = common::demo_sources_toml();
     std::fs::write(dir.path().join("sources.toml"), sources).unwrap();
     let config = format!(
         "[site]\ntitle = \"Tidings 测试站\"\nbase_url = \"http://127.0.0.1:{port}/\"\ntimezone = \"Asia/Shanghai\"\n\n\

@@ -24,18 +24,7 @@ fn setup(extra_sources: &[(&str, &Path)]) -> (tempfile::TempDir, PathBuf) {
 /// As [`setup`], with more `[[source]]` tables appended verbatim.
 fn setup_with(extra_sources: &[(&str, &Path)], extra_toml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let samples = repo().join("feeds/samples");
-    let mut sources = String::new();
-    for (name, file) in [
-        ("机器之心", "jiqizhixin.xml"),
-        ("量子位", "qbitai.xml"),
-        ("36氪", "36kr.xml"),
-        ("IT之家", "ithome-gb2312.xml"),
-        ("InfoQ 中文", "infoq.json"),
-        ("雷锋网", "leiphone-rdf.xml"),
-    ] {
-        sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n\n", samples.join(file).display()));
-    }
+    let mut sources = common::demo_sources_toml();
     for (name, path) in extra_sources {
         sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n\n", path.display()));
     }

@@ -318,6 +318,23 @@ pub async fn raw_server(reply: &'static [u8]) -> SocketAddr {
     addr
 }
 
+/// `[[source]]` tables for the offline demo's six sample feeds, by absolute path.
+pub fn demo_sources_toml() -> String {
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("feeds/samples");
+    let mut sources = String::new();
+    for (name, file) in [
+        ("机器之心", "jiqizhixin.xml"),
+        ("量子位", "qbitai.xml"),
+        ("36氪", "36kr.xml"),
+        ("IT之家", "ithome-gb2312.xml"),
+        ("InfoQ 中文", "infoq.json"),
+        ("雷锋网", "leiphone-rdf.xml"),
+    ] {
+        sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n\n", samples.join(file).display()));
+    }
+    sources
+}
+
 /// Writes a config, a source list and a taxonomy into `dir`.
 pub fn write_config(dir: &Path, sources: &[(&str, String)], fetch: &str) -> PathBuf {
     let mut list = String::new();
