@@ -10,8 +10,9 @@
 //! little. Headlines stating different figures (80亿元 vs 39亿元) that the
 //! other item never mentions are marked down: same template, different news.
 //! Candidate pairs come from an inverted index over each item's rarer
-//! features, so cost stays near-linear in the number of items; pairs whose
-//! cosine similarity reaches the threshold are joined (single link).
+//! features and from MinHash LSH over headline bigrams, so cost stays
+//! near-linear in the number of items; pairs whose cosine similarity
+//! reaches the threshold are joined (single link).
 
 use std::collections::HashMap;
 
@@ -30,6 +31,15 @@ pub struct Doc<'a> {
 pub struct Params {
     /// Cosine similarity from which two items are the same story.
     pub threshold: f64,
+    /// Weighted headline Jaccard from which two items are copies of one
+    /// headline reworded.
+    pub copy_threshold: f64,
+    /// Headlines this many characters apart (or fewer) are copies, when
+    /// they state the same figures and are long enough
+    /// ([`Params::copy_min_chars`]) for so few edits to be no coincidence.
+    pub copy_edits: usize,
+    /// Headlines shorter than this are never copies by edit distance.
+    pub copy_min_chars: usize,
     /// How many characters of the text (after the title) are compared.
     pub lead_chars: usize,
     /// How much a headline feature counts against one from the text.
@@ -47,6 +57,9 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             threshold: 0.16,
+            copy_threshold: 0.8,
+            copy_edits: 2,
+            copy_min_chars: 10,
             lead_chars: 300,
             title_weight: 1.0,
             idf_power: 1.5,
@@ -227,53 +240,329 @@ fn figures_conflict(a: &Figures, b: &Figures) -> bool {
     !shared
 }
 
-/// Similarity of every candidate pair (i < j), for inspection and tests.
-pub fn similar_pairs(docs: &[Doc<'_>], p: &Params) -> Vec<(usize, usize, f64)> {
-    let (vecs, df) = vectors(docs, p);
-    let figs: Vec<Figures> = docs.iter().map(|d| doc_figures(d, p)).collect();
-    // Features shared by many items say nothing about which event; they do
-    // not generate candidates (they still count in the similarity).
-    // A fixed cap keeps the candidate pairs near-linear in the number of items.
-    let cap = MAX_POSTING;
-    let mut postings: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (i, v) in vecs.iter().enumerate() {
-        for (id, _) in v {
-            if df[*id as usize] <= cap {
-                postings.entry(*id).or_default().push(i);
+/// MinHash signature length: `BANDS` bands of `ROWS` rows.
+const BANDS: usize = 24;
+const ROWS: usize = 3;
+/// LSH buckets with more members than this are a shared template, not a
+/// story: they generate no pairs (true duplicates meet in other bands).
+const MAX_BUCKET: usize = 16;
+
+/// Edits (characters changed, inserted or removed) between two
+/// headlines, when there are at most `k`: a banded Levenshtein distance.
+#[cfg(test)]
+fn edits_within(a: &[char], b: &[char], k: usize) -> Option<usize> {
+    edits_within_using(a, b, k, &mut (Vec::new(), Vec::new()))
+}
+
+/// [`edits_within`] with the two DP rows supplied, so a loop over many
+/// pairs allocates them once.
+fn edits_within_using(a: &[char], b: &[char], k: usize, rows: &mut (Vec<usize>, Vec<usize>)) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > k {
+        return None;
+    }
+    let far = k + 1;
+    let (prev, cur) = rows;
+    prev.clear();
+    prev.extend((0..=b.len()).map(|j| j.min(far)));
+    cur.clear();
+    cur.resize(b.len() + 1, far);
+    for i in 1..=a.len() {
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(b.len());
+        cur.fill(far);
+        cur[0] = i.min(far);
+        let mut best = cur[0];
+        for j in lo..=hi {
+            let substitute = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let v = substitute.min(prev[j] + 1).min(cur[j - 1] + 1).min(far);
+            cur[j] = v;
+            best = best.min(v);
+        }
+        if best > k {
+            return None;
+        }
+        std::mem::swap(prev, cur);
+    }
+    (prev[b.len()] <= k).then_some(prev[b.len()])
+}
+
+/// A headline as compared for copies: folded and undecorated.
+struct Headline {
+    /// Its characters, spaces left out.
+    chars: Vec<char>,
+    /// Shingle ids (see [`Shingles`]), sorted.
+    shingles: Vec<u32>,
+    /// Figures it states.
+    figures: Vec<String>,
+}
+
+impl Headline {
+    fn new(title: &str, ids: &mut Shingles) -> Headline {
+        let folded = fold(&strip_boilerplate(title));
+        let mut shingles: Vec<u32> = headline_shingles(&folded).into_iter().map(|h| ids.id(h)).collect();
+        shingles.sort_unstable();
+        Headline { chars: folded.chars().filter(|c| *c != ' ').collect(), shingles, figures: figures(&folded) }
+    }
+}
+
+/// Every distinct headline shingle gets a small id; its weight is its IDF
+/// over the headlines.
+#[derive(Default)]
+struct Shingles {
+    ids: HashMap<u64, u32>,
+    df: Vec<u32>,
+    weight: Vec<f32>,
+}
+
+impl Shingles {
+    fn id(&mut self, hash: u64) -> u32 {
+        let next = self.df.len() as u32;
+        let id = *self.ids.entry(hash).or_insert(next);
+        if id == next {
+            self.df.push(0);
+        }
+        self.df[id as usize] += 1;
+        id
+    }
+
+    /// Turns document frequencies into IDF weights, once all headlines are in.
+    fn weigh(&mut self, docs: usize) {
+        self.ids = HashMap::new();
+        let n = docs as f64;
+        self.weight = self.df.iter().map(|d| ((n + 1.0) / f64::from(*d)).ln().max(0.01) as f32).collect();
+    }
+}
+
+/// Hashed shingles of a headline, folded and undecorated: bigrams of
+/// adjacent Chinese characters (punctuation and spaces between them
+/// ignored) and whole Latin/digit words. What a copy edited by one or two
+/// characters mostly keeps.
+fn headline_shingles(folded: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut prev_han: Option<char> = None;
+    let mut lone_han: Option<char> = None;
+    for word in folded.split(' ') {
+        let mut latin = String::new();
+        for c in word.chars().chain([' ']) {
+            if is_han(c) {
+                if let Some(p) = prev_han {
+                    out.push(mix(((p as u64) << 32) | c as u64));
+                    lone_han = None;
+                } else if out.is_empty() {
+                    lone_han = Some(c);
+                }
+                prev_han = Some(c);
+            } else if c != ' ' {
+                prev_han = None;
+                latin.push(c);
+            }
+            if (c == ' ' || is_han(c)) && !latin.is_empty() {
+                let w = latin.trim_matches(|c: char| matches!(c, '.' | '-' | '+' | '#'));
+                if !w.is_empty() {
+                    let h =
+                        w.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01B3));
+                    out.push(mix(h ^ 0x5A5A));
+                }
+                latin.clear();
             }
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for list in postings.values() {
-        for (x, &i) in list.iter().enumerate() {
-            for &j in &list[x + 1..] {
-                if seen.insert((i, j)) {
-                    let mut s = cosine(&vecs[i], &vecs[j]);
-                    if figures_conflict(&figs[i], &figs[j]) {
-                        s *= p.figure_conflict;
+    if out.is_empty()
+        && let Some(c) = lone_han
+    {
+        out.push(mix(c as u64));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Weighted Jaccard similarity of two headlines' shingle sets (sorted
+/// ids, each shingle weighted by its IDF): shared template words weigh
+/// little, shared names and figures much.
+fn weighted_jaccard(a: &[u32], b: &[u32], weight: &[f32]) -> f64 {
+    let w = |id: u32| f64::from(weight[id as usize]);
+    let (mut i, mut j, mut shared, mut union) = (0, 0, 0.0f64, 0.0f64);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                union += w(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                union += w(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                shared += w(a[i]);
+                union += w(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    union += a[i..].iter().chain(&b[j..]).map(|x| w(*x)).sum::<f64>();
+    if union > 0.0 { shared / union } else { 0.0 }
+}
+
+/// A 64-bit finalizer (SplitMix64's): spreads nearby keys over all bits.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Candidate pairs from MinHash locality-sensitive hashing of the
+/// headlines: pairs whose shingle sets overlap strongly (Jaccard ≳ 0.5)
+/// share a band with high probability, whatever the corpus size, and
+/// without comparing every pair.
+fn lsh_pairs(headlines: &[Headline], out: &mut Vec<(u32, u32)>) {
+    // Hash family h_i(x) = (mix(x) ^ seed_i) · φ: a multiply-xor family,
+    // cheap, and its high bits (which decide the minimum) well spread.
+    let seeds: Vec<u64> = (0..(BANDS * ROWS) as u64).map(|i| mix(i + 1)).collect();
+    let mut bucket: Vec<(u64, u32)> = Vec::with_capacity(headlines.len());
+    let mut mixed: Vec<u64> = Vec::new();
+    for band in 0..BANDS {
+        bucket.clear();
+        let rows = &seeds[band * ROWS..(band + 1) * ROWS];
+        for (i, h) in headlines.iter().enumerate() {
+            if h.shingles.len() >= 2 {
+                mixed.clear();
+                mixed.extend(h.shingles.iter().map(|s| mix(u64::from(*s))));
+                let key = rows.iter().fold(band as u64, |acc, seed| {
+                    let min =
+                        mixed.iter().map(|x| (x ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15)).min().unwrap_or(u64::MAX);
+                    mix(acc ^ min)
+                });
+                bucket.push((key, i as u32));
+            }
+        }
+        bucket.sort_unstable();
+        for group in bucket.chunk_by(|a, b| a.0 == b.0) {
+            if group.len() > 1 && group.len() <= MAX_BUCKET {
+                for (x, &(_, i)) in group.iter().enumerate() {
+                    for &(_, j) in &group[x + 1..] {
+                        out.push((i, j));
                     }
-                    out.push((i, j, s));
                 }
             }
         }
     }
-    out.sort_by_key(|&(i, j, _)| (i, j));
+}
+
+/// How alike two items are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    /// TF-IDF cosine of headline and lead; `None` when neither item has
+    /// text: a headline alone is too short for chance overlaps of rare
+    /// words to mean the same story.
+    pub cosine: Option<f64>,
+    /// IDF-weighted Jaccard similarity of the two headlines' shingles, 0
+    /// when they state different figures: one headline copied by several
+    /// outlets scores high, two headlines of one template do not.
+    pub headline: f64,
+    /// Characters changed, inserted or removed between the two headlines
+    /// (outlet decoration and punctuation aside), when at most
+    /// [`Params::copy_edits`] and the figures agree.
+    pub edits: Option<usize>,
+}
+
+impl Pair {
+    /// Whether the two items are one story.
+    pub fn joins(&self, p: &Params) -> bool {
+        self.cosine.is_some_and(|c| c >= p.threshold) || self.headline >= p.copy_threshold || self.edits.is_some()
+    }
+}
+
+/// Similarity of every candidate pair (a < b), for inspection and tests.
+///
+/// Candidates come two ways: items sharing a rarer feature (a name, a
+/// model, an uncommon bigram), which finds the same story told in other
+/// words; and MinHash LSH over headline shingles, which finds copies of one
+/// headline even when every word in it is common across the corpus.
+pub fn similar_pairs(docs: &[Doc<'_>], p: &Params) -> Vec<Pair> {
+    let mut out = Vec::new();
+    each_pair(docs, p, |pair| out.push(pair));
     out
+}
+
+/// Calls `f` with every candidate pair once, without holding them all.
+fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) {
+    let mut shingles = Shingles::default();
+    let headlines: Vec<Headline> = docs.iter().map(|d| Headline::new(d.title, &mut shingles)).collect();
+    shingles.weigh(docs.len());
+    let mut candidates: Vec<(u32, u32)> = Vec::new();
+    lsh_pairs(&headlines, &mut candidates);
+    // Headline-only items are compared only as copies (see `Pair::cosine`):
+    // without any text there is no cosine to compute.
+    let any_text = docs.iter().any(|d| !d.text.trim().is_empty());
+    let (vecs, figs) = if any_text {
+        let (vecs, df) = vectors(docs, p);
+        // Features shared by many items say nothing about which event; they
+        // do not generate candidates (they still count in the similarity).
+        // A fixed cap keeps the candidate pairs near-linear in the number of items.
+        let mut postings: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (i, v) in vecs.iter().enumerate() {
+            for (id, _) in v {
+                if df[*id as usize] <= MAX_POSTING {
+                    postings.entry(*id).or_default().push(i as u32);
+                }
+            }
+        }
+        for list in postings.values() {
+            for (x, &i) in list.iter().enumerate() {
+                for &j in &list[x + 1..] {
+                    candidates.push((i, j));
+                }
+            }
+        }
+        (vecs, docs.iter().map(|d| doc_figures(d, p)).collect())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut rows = (Vec::new(), Vec::new());
+    for pair in &mut candidates {
+        if pair.0 > pair.1 {
+            *pair = (pair.1, pair.0);
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    for (i, j) in candidates {
+        let (a, b) = (i as usize, j as usize);
+        let has_text = !docs[a].text.trim().is_empty() || !docs[b].text.trim().is_empty();
+        let cosine = (has_text && any_text).then(|| {
+            let c = cosine(&vecs[a], &vecs[b]);
+            if figures_conflict(&figs[a], &figs[b]) { c * p.figure_conflict } else { c }
+        });
+        // A copy keeps its headline's figures: different ones are other news.
+        let (ha, hb) = (&headlines[a], &headlines[b]);
+        let same_figures = ha.figures.is_empty() || hb.figures.is_empty() || ha.figures == hb.figures;
+        let headline = if same_figures { weighted_jaccard(&ha.shingles, &hb.shingles, &shingles.weight) } else { 0.0 };
+        let long_enough = ha.chars.len().min(hb.chars.len()) >= p.copy_min_chars;
+        let edits = if same_figures && long_enough {
+            edits_within_using(&ha.chars, &hb.chars, p.copy_edits, &mut rows)
+        } else {
+            None
+        };
+        f(Pair { a, b, cosine, headline, edits });
+    }
 }
 
 /// Groups docs into stories: each group lists indices into `docs`, in
 /// ascending order; groups are ordered by their first index.
 pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..docs.len()).collect();
-    for (i, j, s) in similar_pairs(docs, p) {
-        if s >= p.threshold {
-            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+    each_pair(docs, p, |pair| {
+        if pair.joins(p) {
+            let (a, b) = (find(&mut parent, pair.a), find(&mut parent, pair.b));
             if a != b {
                 parent[a.max(b)] = a.min(b);
             }
         }
-    }
+    });
     let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
     for i in 0..docs.len() {
         let root = find(&mut parent, i);
@@ -287,6 +576,28 @@ pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distance_is_bounded() {
+        let c = |s: &str| s.chars().collect::<Vec<char>>();
+        assert_eq!(edits_within(&c("智谱发布新一代大模型"), &c("智谱发布新一代大模型"), 2), Some(0));
+        assert_eq!(edits_within(&c("智谱发布新一代大模型"), &c("智谱发布最新一代大模型"), 2), Some(1));
+        assert_eq!(edits_within(&c("智谱发布新一代大模型"), &c("智谱推出新一代大模型"), 2), Some(2));
+        assert_eq!(edits_within(&c("智谱发布新一代大模型"), &c("百度推出新一代大模型"), 2), None);
+        assert_eq!(edits_within(&c("abc"), &c("abcdef"), 2), None);
+        assert_eq!(edits_within(&c(""), &c("ab"), 2), Some(2));
+    }
+
+    #[test]
+    fn copies_of_a_headline_join_other_news_of_the_template_does_not() {
+        let docs = [
+            Doc { title: "【36氪】面壁智能开源MiniCPM-5.0，推理速度提升35%", text: "" },
+            Doc { title: "面壁智能开源MiniCPM-5.0 推理速度再提升35%｜量子位", text: "" },
+            Doc { title: "面壁智能开源MiniCPM-5.0，推理速度提升80%", text: "" },
+            Doc { title: "智谱开源GLM-4.5，推理速度提升35%", text: "" },
+        ];
+        assert_eq!(cluster(&docs, &Params::default()), vec![vec![0, 1], vec![2], vec![3]]);
+    }
 
     #[test]
     fn same_event_joins_different_events_stay_apart() {

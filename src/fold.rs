@@ -32,21 +32,6 @@ pub fn fold(text: &str) -> String {
 /// `| 机器之心` / `- 量子位` / `_IT之家` suffixes, and words like 原创, 快讯.
 pub fn strip_boilerplate(title: &str) -> String {
     let mut t = title.trim().to_string();
-    // Bracketed prefixes, possibly several: 【36氪】【快讯】…
-    loop {
-        let trimmed = t.trim_start();
-        let close = match trimmed.chars().next() {
-            Some('【') => '】',
-            Some('[') => ']',
-            Some('［') => '］',
-            Some('〔') => '〕',
-            _ => break,
-        };
-        match trimmed.find(close) {
-            Some(end) if trimmed[..end].chars().count() <= 12 => t = trimmed[end + close.len_utf8()..].to_string(),
-            _ => break,
-        }
-    }
     // A short trailing " | Outlet", " - Outlet", "_Outlet".
     for sep in [" | ", "｜", " - ", " — ", "_", " – "] {
         if let Some(at) = t.rfind(sep) {
@@ -56,20 +41,40 @@ pub fn strip_boilerplate(title: &str) -> String {
             }
         }
     }
-    let mut s = t.trim().to_string();
-    for word in BOILERPLATE {
-        for wrapped in [format!("{word}：",), format!("{word}:"), format!("{word}丨"), format!("{word}|")] {
-            if let Some(rest) = s.strip_prefix(&wrapped) {
-                s = rest.trim_start().to_string();
+    // Prefixes, possibly several and in any order: 快讯｜【36氪】…
+    loop {
+        let before = t.len();
+        t = strip_bracketed(t.trim_start());
+        for word in BOILERPLATE {
+            if let Some(rest) = t.strip_prefix(word)
+                && (rest.is_empty() || rest.starts_with(|c: char| c.is_whitespace() || PREFIX_SEPARATORS.contains(c)))
+            {
+                t = rest.trim_start_matches(|c: char| c.is_whitespace() || PREFIX_SEPARATORS.contains(c)).to_string();
             }
         }
-        if let Some(rest) = s.strip_prefix(word)
-            && rest.starts_with(|c: char| c.is_whitespace() || "｜|：:丨".contains(c))
-        {
-            s = rest.trim_start_matches(|c: char| c.is_whitespace() || "｜|：:丨".contains(c)).to_string();
+        if t.len() == before || t.is_empty() {
+            break;
         }
     }
-    s.trim().to_string()
+    if t.trim().is_empty() { title.trim().to_string() } else { t.trim().to_string() }
+}
+
+/// What separates a boilerplate word from the headline: 快讯｜, 重磅！, 原创:
+const PREFIX_SEPARATORS: &str = "｜|：:丨!！,，";
+
+/// The text after one bracketed prefix (`【36氪】`, `[独家]`), if it has one.
+fn strip_bracketed(t: &str) -> String {
+    let close = match t.chars().next() {
+        Some('【') => '】',
+        Some('[') => ']',
+        Some('［') => '］',
+        Some('〔') => '〕',
+        _ => return t.to_string(),
+    };
+    match t.find(close) {
+        Some(end) if t[..end].chars().count() <= 12 => t[end + close.len_utf8()..].to_string(),
+        _ => t.to_string(),
+    }
 }
 
 /// Whether a character is a Han ideograph (CJK unified, extensions, compatibility).
@@ -93,6 +98,10 @@ mod tests {
         assert_eq!(strip_boilerplate("【快讯】【独家】阿里发布Qwen3"), "阿里发布Qwen3");
         assert_eq!(strip_boilerplate("AI眼镜大会余江启幕 | 机器之心"), "AI眼镜大会余江启幕");
         assert_eq!(strip_boilerplate("原创：大模型价格战"), "大模型价格战");
+        assert_eq!(strip_boilerplate("快讯｜【36氪】智谱推出自主智能体"), "智谱推出自主智能体");
+        assert_eq!(strip_boilerplate("重磅！【量子位】阿里发布Qwen3｜智东西"), "阿里发布Qwen3");
+        assert_eq!(strip_boilerplate("原创 深度求索开源新模型"), "深度求索开源新模型");
+        assert_eq!(strip_boilerplate("【36氪】"), "【36氪】");
         assert_eq!(
             strip_boilerplate("GPT-5 - a review of the new model from OpenAI today"),
             "GPT-5 - a review of the new model from OpenAI today"
