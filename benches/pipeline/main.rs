@@ -317,8 +317,10 @@ fn bench_cluster(explain: bool) {
     if explain {
         return;
     }
-    let Ok(dir) = tempfile::tempdir() else { return };
-    let tsv = dir.path().join("titles.tsv");
+    // Kept under target/ so the anchor can be rerun by hand on the same titles.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    let _ = std::fs::create_dir_all(&dir);
+    let tsv = dir.join("titles.tsv");
     let body: String = set.titles.iter().zip(&set.event).map(|(t, e)| format!("{e}\t{t}\n")).collect();
     let planted_text: String = planted.iter().map(|(a, b)| format!("{a}\t{b}\n")).collect();
     let _ = std::fs::write(&tsv, body);

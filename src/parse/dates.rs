@@ -15,6 +15,15 @@ pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
+    // The common RSS form with a numeric offset ("…08:00:00 +0800") means
+    // the same to chrono as to us; named zones (CST!) need our reading.
+    let numeric_zone = s
+        .rsplit(' ')
+        .next()
+        .is_some_and(|z| z.len() == 5 && z.starts_with(['+', '-']) && z[1..].bytes().all(|b| b.is_ascii_digit()));
+    if numeric_zone && let Ok(d) = DateTime::parse_from_rfc2822(s) {
+        return Some(d.with_timezone(&Utc));
+    }
     parse_tokens(s, tz)
 }
 

@@ -81,6 +81,30 @@ enum Field {
     ChannelTtl,
 }
 
+/// The few element names whose children are read differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Channel,
+    Feed,
+    Author,
+    Contributor,
+    Image,
+    Other,
+}
+
+impl Tag {
+    fn of(local: &str) -> Tag {
+        match local {
+            "channel" => Tag::Channel,
+            "feed" => Tag::Feed,
+            "author" => Tag::Author,
+            "contributor" => Tag::Contributor,
+            "image" => Tag::Image,
+            _ => Tag::Other,
+        }
+    }
+}
+
 struct Capture {
     depth: usize,
     field: Field,
@@ -143,7 +167,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
     let mut item: Option<ItemBuilder> = None;
     let mut capture: Option<Capture> = None;
     // Parent element (ns, local name) of the current position, by depth.
-    let mut parents: Vec<(Ns, String)> = Vec::new();
+    let mut parents: Vec<(Ns, Tag)> = Vec::new();
     let mut in_channel_image = false;
     // An Atom document without its namespace: unbound names are Atom's.
     let mut unbound_is_atom = false;
@@ -171,11 +195,12 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                let local = e.local_name().as_ref().to_string();
+                let local_name = e.local_name();
+                let local: &str = local_name.as_ref();
                 if !root_seen {
                     root_seen = true;
                     if let (Ns::Other, Some(uri)) = (ns, root_uri) {
-                        let role = match local.as_str() {
+                        let role = match local {
                             "rss" => Some(Ns::Rss),
                             "feed" => Some(Ns::Atom),
                             _ => None,
@@ -196,7 +221,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                             return parse_xml(&fixed, base, tz);
                         }
                     }
-                    feed.format = match (ns, local.as_str()) {
+                    feed.format = match (ns, local) {
                         (Ns::Rss, "rss") => match attr(e, "version").as_deref() {
                             Some("0.91" | "0.92" | "0.90") => FeedFormat::Rss0,
                             _ => FeedFormat::Rss2,
@@ -232,14 +257,14 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                 if capture.is_some() {
                     continue;
                 }
-                let base = bases.last().map(|(_, u)| u.clone()).or_else(|| doc_base.clone());
-                let parent = parents.last().cloned();
+                let base: Option<&Url> = bases.last().map(|(_, u)| u).or(doc_base.as_ref());
+                let parent = parents.last().copied();
                 if !empty {
-                    parents.push((ns, local.clone()));
+                    parents.push((ns, Tag::of(local)));
                 }
 
                 // Items start.
-                let is_item = match (ns, local.as_str()) {
+                let is_item = match (ns, local) {
                     (Ns::Rss, "item") => true,
                     (Ns::Atom, "entry") => true,
                     (Ns::Rss, "entry") if depth_now == 1 => {
@@ -254,7 +279,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         continue;
                     }
                     let mut b = ItemBuilder { depth: depth_now, link_rank: u8::MAX, ..Default::default() };
-                    b.about = attr(e, "rdf:about").or_else(|| attr(e, "about")).map(|a| resolve(&a, base.as_ref()));
+                    b.about = attr(e, "rdf:about").or_else(|| attr(e, "about")).map(|a| resolve(&a, base));
                     item = Some(b);
                     continue;
                 }
@@ -262,9 +287,9 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                 if let Some(it) = item.as_mut() {
                     let direct = depth_now == it.depth + 1;
                     // Media and iTunes images may sit anywhere inside the item (media:group).
-                    match (ns, local.as_str()) {
+                    match (ns, local) {
                         (Ns::Rss, "enclosure") if direct => {
-                            let url = attr(e, "url").map(|u| resolve(&u, base.as_ref()));
+                            let url = attr(e, "url").map(|u| resolve(&u, base));
                             let is_image = attr(e, "type").map_or_else(
                                 || url.as_deref().is_some_and(super::looks_like_image_url),
                                 |t| t.starts_with("image/"),
@@ -279,16 +304,14 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                                 || (attr(e, "type").is_none()
                                     && attr(e, "url").as_deref().is_some_and(super::looks_like_image_url));
                             if is_image {
-                                it.offer_image(1, attr(e, "url").map(|u| resolve(&u, base.as_ref())));
+                                it.offer_image(1, attr(e, "url").map(|u| resolve(&u, base)));
                             }
                         }
-                        (Ns::Media, "thumbnail") => {
-                            it.offer_image(2, attr(e, "url").map(|u| resolve(&u, base.as_ref())))
-                        }
-                        (Ns::Itunes, "image") => it.offer_image(3, attr(e, "href").map(|u| resolve(&u, base.as_ref()))),
+                        (Ns::Media, "thumbnail") => it.offer_image(2, attr(e, "url").map(|u| resolve(&u, base))),
+                        (Ns::Itunes, "image") => it.offer_image(3, attr(e, "href").map(|u| resolve(&u, base))),
                         (Ns::Atom, "link") if direct => {
                             let rel = attr(e, "rel").unwrap_or_else(|| "alternate".into());
-                            let href = attr(e, "href").map(|h| resolve(&h, base.as_ref()));
+                            let href = attr(e, "href").map(|h| resolve(&h, base));
                             let ty = attr(e, "type");
                             if rel == "alternate" {
                                 // Prefer an HTML alternate over other types.
@@ -313,18 +336,18 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                     }
                     let author_child = !direct
                         && depth_now == it.depth + 2
-                        && parent
-                            .as_ref()
-                            .is_some_and(|(pns, pl)| *pns == Ns::Atom && (pl == "author" || pl == "contributor"));
+                        && parent.as_ref().is_some_and(|(pns, tag)| {
+                            *pns == Ns::Atom && matches!(tag, Tag::Author | Tag::Contributor)
+                        });
                     let field = if author_child {
-                        match (ns, local.as_str()) {
+                        match (ns, local) {
                             (Ns::Atom, "name") => Some(Field::Author),
                             _ => None,
                         }
                     } else if direct {
-                        item_field(ns, &local, e)
+                        item_field(ns, local, e)
                     } else {
-                        match (ns, local.as_str()) {
+                        match (ns, local) {
                             (Ns::Media, "title") => Some(Field::AltTitle),
                             (Ns::Media, "description") => Some(Field::AltSummary),
                             _ => None,
@@ -334,7 +357,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         capture = Some(Capture {
                             depth: depth_now,
                             field,
-                            kind: text_kind(ns, &local, e, field),
+                            kind: text_kind(ns, local, e, field),
                             start: after,
                         });
                     }
@@ -344,12 +367,12 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                 // Channel level: the feed's own title and link.
                 let channel_parent = parent
                     .as_ref()
-                    .is_some_and(|(pns, pl)| matches!((pns, pl.as_str()), (Ns::Rss, "channel") | (Ns::Atom, "feed")));
+                    .is_some_and(|(pns, tag)| matches!((pns, tag), (Ns::Rss, Tag::Channel) | (Ns::Atom, Tag::Feed)));
                 if local == "image" && ns == Ns::Rss {
                     in_channel_image = !empty;
                 }
                 if channel_parent && !in_channel_image {
-                    match (ns, local.as_str()) {
+                    match (ns, local) {
                         (Ns::Rss | Ns::Atom, "title") if !empty => {
                             capture = Some(Capture {
                                 depth: depth_now,
@@ -377,7 +400,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         (Ns::Atom, "link") => {
                             let rel = attr(e, "rel").unwrap_or_else(|| "alternate".into());
                             if rel == "alternate" && feed.link.is_none() {
-                                feed.link = attr(e, "href").map(|h| resolve(&h, base.as_ref()));
+                                feed.link = attr(e, "href").map(|h| resolve(&h, base));
                             }
                         }
                         _ => {}
@@ -398,7 +421,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                     let value = field_value(raw, c.kind);
                     let (field, kind) = (c.field, c.kind);
                     capture = None;
-                    let base = bases.last().map(|(_, u)| u.clone()).or_else(|| doc_base.clone());
+                    let base: Option<&Url> = bases.last().map(|(_, u)| u).or(doc_base.as_ref());
                     match field {
                         Field::ChannelTitle => {
                             if feed.title.is_none() {
@@ -407,13 +430,13 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         }
                         Field::ChannelLink => {
                             if feed.link.is_none() && !value.trim().is_empty() {
-                                feed.link = Some(resolve(value.trim(), base.as_ref()));
+                                feed.link = Some(resolve(value.trim(), base));
                             }
                         }
                         Field::ChannelTtl => feed.ttl_minutes = value.trim().parse().ok(),
                         _ => {
                             if let Some(it) = item.as_mut() {
-                                apply(it, field, kind, value, base.as_ref(), tz);
+                                apply(it, field, kind, value, base, tz);
                             }
                         }
                     }
@@ -426,7 +449,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                 {
                     feed.items.push(done.finish());
                 }
-                if in_channel_image && parents.last().is_none_or(|(_, l)| l != "image") {
+                if in_channel_image && parents.last().is_none_or(|(_, tag)| *tag != Tag::Image) {
                     in_channel_image = false;
                 }
             }
@@ -501,20 +524,28 @@ fn field_value(raw: &str, kind: TextKind) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while !rest.is_empty() {
-        if let Some(i) = rest.find(['<', '&']) {
+        if let Some(i) = memchr::memchr2(b'<', b'&', rest.as_bytes()) {
             out.push_str(&rest[..i]);
             let tail = &rest[i..];
             if let Some(after) = tail.strip_prefix("<![CDATA[") {
-                let end = after.find("]]>").unwrap_or(after.len());
+                let end = memchr::memmem::find(after.as_bytes(), b"]]>").unwrap_or(after.len());
                 out.push_str(&after[..end]);
                 rest = after.get(end + 3..).unwrap_or("");
             } else if let Some(after) = tail.strip_prefix("<!--") {
                 rest = after.find("-->").map_or("", |e| &after[e + 3..]);
             } else if let Some(after_amp) = tail.strip_prefix('&') {
-                let end = after_amp.find(';').filter(|&e| e < 32).map(|e| e + 2);
+                let end = memchr::memchr(b';', &after_amp.as_bytes()[..after_amp.len().min(32)]).map(|e| e + 2);
                 match end {
                     Some(end) => {
-                        out.push_str(&html_escape::decode_html_entities(&tail[..end]));
+                        // XML's own five entities are most of them (escaped HTML); others go to the HTML table.
+                        match &tail[..end] {
+                            "&lt;" => out.push('<'),
+                            "&gt;" => out.push('>'),
+                            "&amp;" => out.push('&'),
+                            "&quot;" => out.push('"'),
+                            "&apos;" => out.push('\''),
+                            entity => out.push_str(&html_escape::decode_html_entities(entity)),
+                        }
                         rest = &tail[end..];
                     }
                     None => {
@@ -636,13 +667,36 @@ fn author_name(s: &str) -> Option<String> {
 
 fn resolve(href: &str, base: Option<&Url>) -> String {
     let href = href.trim();
-    if crate::normalize::url::garbled_scheme(href) {
+    if crate::normalize::url::garbled_scheme(href) || already_serialized(href) {
         return href.to_string();
     }
     match base {
         Some(b) => Url::options().base_url(Some(b)).parse(href).map(String::from).unwrap_or_else(|_| href.to_string()),
         None => href.to_string(),
     }
+}
+
+/// Whether an absolute http(s) URL is already exactly as the `url` crate
+/// would write it (lower-case host, no port, a path, nothing to escape or
+/// to collapse): most feed links are, and parsing them is a real cost.
+fn already_serialized(href: &str) -> bool {
+    let Some(rest) = href.strip_prefix("https://").or_else(|| href.strip_prefix("http://")) else { return false };
+    let Some(slash) = rest.find('/') else { return false };
+    let host = &rest[..slash];
+    let path = &rest[slash..];
+    let host_ok = !host.is_empty()
+        && !host.starts_with(['.', '-'])
+        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && !host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let path_ok =
+        path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b) || b == b'%')
+            && !path.contains("/./")
+            && !path.contains("/../")
+            && !path.ends_with("/.")
+            && !path.ends_with("/..")
+            && !path.contains("//")
+            && !path.contains('%');
+    host_ok && path_ok
 }
 
 fn adopted_uri(role: Ns) -> &'static str {
@@ -660,6 +714,11 @@ fn qname(e: &BytesStart<'_>) -> String {
 
 /// An attribute's value by qualified name, entities decoded.
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    // Most elements have few attributes and not this one: a substring test
+    // is far cheaper than parsing them.
+    if memchr::memmem::find(e.attributes_raw().as_bytes(), name.as_bytes()).is_none() {
+        return None;
+    }
     e.attributes()
         .flatten()
         .find(|a| {
@@ -674,6 +733,33 @@ mod tests {
     use super::*;
 
     const SH: Tz = Tz::Asia__Shanghai;
+
+    #[test]
+    fn simple_links_skip_parsing_but_read_the_same() {
+        let base = Url::parse("https://example.cn/feed/").ok();
+        for href in [
+            "https://example.cn/a/1.html?utm_source=rss&x=1#top",
+            "http://news.example.cn/2025/04/01/story",
+            "https://EXAMPLE.cn/a",
+            "https://example.cn:443/a",
+            "https://example.cn",
+            "https://example.cn/a/../b",
+            "https://example.cn/a b",
+            "https://example.cn/中文",
+            "https://127.0.0.1/a",
+            "https://example.cn/%7Ea",
+            "relative/path",
+        ] {
+            let parsed = Url::options()
+                .base_url(base.as_ref())
+                .parse(href)
+                .map(String::from)
+                .unwrap_or_else(|_| href.to_string());
+            assert_eq!(resolve(href, base.as_ref()), parsed, "{href}");
+        }
+        assert!(already_serialized("https://example.cn/a/1.html?utm_source=rss"));
+        assert!(!already_serialized("https://example.cn:8080/a"));
+    }
 
     #[test]
     fn rss2_fields() {
