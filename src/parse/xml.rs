@@ -716,9 +716,7 @@ fn qname(e: &BytesStart<'_>) -> String {
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     // Most elements have few attributes and not this one: a substring test
     // is far cheaper than parsing them.
-    if memchr::memmem::find(e.attributes_raw().as_bytes(), name.as_bytes()).is_none() {
-        return None;
-    }
+    memchr::memmem::find(e.attributes_raw().as_bytes(), name.as_bytes())?;
     e.attributes()
         .flatten()
         .find(|a| {
