@@ -10,8 +10,8 @@
 //! little. Headlines stating different figures (80亿元 vs 39亿元) that the
 //! other item never mentions are marked down: same template, different news.
 //! Candidate pairs come from an inverted index over each item's rarer
-//! features and from MinHash LSH over headline bigrams, so cost stays
-//! near-linear in the number of items; pairs whose cosine similarity
+//! features and from prefix filtering over headline shingles, so cost
+//! stays near-linear in the number of items; pairs whose cosine similarity
 //! reaches the threshold are joined (single link).
 
 use std::collections::HashMap;
@@ -38,7 +38,8 @@ pub struct Params {
     /// they state the same figures and are long enough
     /// ([`Params::copy_min_chars`]) for so few edits to be no coincidence.
     pub copy_edits: usize,
-    /// Headlines shorter than this are never copies by edit distance.
+    /// Headlines shorter than this ("AI早报") are never copies: the same
+    /// few words say nothing about the story.
     pub copy_min_chars: usize,
     /// How many characters of the text (after the title) are compared.
     pub lead_chars: usize,
@@ -240,12 +241,15 @@ fn figures_conflict(a: &Figures, b: &Figures) -> bool {
     !shared
 }
 
-/// MinHash signature length: `BANDS` bands of `ROWS` rows.
-const BANDS: usize = 24;
-const ROWS: usize = 3;
-/// LSH buckets with more members than this are a shared template, not a
-/// story: they generate no pairs (true duplicates meet in other bands).
-const MAX_BUCKET: usize = 16;
+/// How many of a headline's rarest shingles index it. Two headlines
+/// whose shingle sets differ by at most `PREFIX - 2` on each side share
+/// the two rarest of their common shingles, and both sit in each one's
+/// prefix (prefix filtering): so every pair of prefix shingles is a key,
+/// and copies two edits apart always meet under one.
+const PREFIX: usize = 6;
+/// A key shared by more headlines than this is a template, not a story:
+/// it generates no pairs.
+const MAX_KEY_POSTING: usize = 32;
 
 /// Edits (characters changed, inserted or removed) between two
 /// headlines, when there are at most `k`: a banded Levenshtein distance.
@@ -288,12 +292,14 @@ fn edits_within_using(a: &[char], b: &[char], k: usize, rows: &mut (Vec<usize>, 
 
 /// A headline as compared for copies: folded and undecorated.
 struct Headline {
-    /// Its characters, spaces left out.
-    chars: Vec<char>,
+    /// Its text without spaces, for counting edits.
+    text: Box<str>,
+    /// How many characters `text` has.
+    chars: usize,
     /// Shingle ids (see [`Shingles`]), sorted.
-    shingles: Vec<u32>,
-    /// Figures it states.
-    figures: Vec<String>,
+    shingles: Box<[u32]>,
+    /// A hash of the figures it states; 0 when it states none.
+    figures: u64,
 }
 
 impl Headline {
@@ -301,7 +307,11 @@ impl Headline {
         let folded = fold(&strip_boilerplate(title));
         let mut shingles: Vec<u32> = headline_shingles(&folded).into_iter().map(|h| ids.id(h)).collect();
         shingles.sort_unstable();
-        Headline { chars: folded.chars().filter(|c| *c != ' ').collect(), shingles, figures: figures(&folded) }
+        let text: String = folded.chars().filter(|c| *c != ' ').collect();
+        let figures = figures(&folded)
+            .iter()
+            .fold(0u64, |acc, f| mix(acc ^ f.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| mix(h ^ u64::from(b)))));
+        Headline { chars: text.chars().count(), text: text.into(), shingles: shingles.into(), figures }
     }
 }
 
@@ -412,39 +422,70 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Candidate pairs from MinHash locality-sensitive hashing of the
-/// headlines: pairs whose shingle sets overlap strongly (Jaccard ≳ 0.5)
-/// share a band with high probability, whatever the corpus size, and
-/// without comparing every pair.
-fn lsh_pairs(headlines: &[Headline], out: &mut Vec<(u32, u32)>) {
-    // Hash family h_i(x) = (mix(x) ^ seed_i) · φ: a multiply-xor family,
-    // cheap, and its high bits (which decide the minimum) well spread.
-    let seeds: Vec<u64> = (0..(BANDS * ROWS) as u64).map(|i| mix(i + 1)).collect();
-    let mut bucket: Vec<(u64, u32)> = Vec::with_capacity(headlines.len());
-    let mut mixed: Vec<u64> = Vec::new();
-    for band in 0..BANDS {
-        bucket.clear();
-        let rows = &seeds[band * ROWS..(band + 1) * ROWS];
+/// Index of headlines by pairs of their [`PREFIX`] rarest shingles:
+/// two headlines whose shingle sets differ by at most four on each side
+/// always share a key, whatever the corpus size, so no pair of headlines
+/// needs comparing unless it does. Shingles no other headline has cannot
+/// be shared and are left out first. Keys are 32-bit hashes: a collision
+/// only adds a candidate, which is checked anyway.
+struct PrefixIndex {
+    /// (key, slot), sorted by key; a slot is one key of one headline.
+    entries: Vec<(u32, u32)>,
+    /// Each slot's headline.
+    slot_doc: Vec<u32>,
+    /// Where each slot's key group starts in `entries`.
+    slot_group: Vec<u32>,
+    /// Headline `i` has slots `offsets[i]..offsets[i + 1]`.
+    offsets: Vec<u32>,
+}
+
+impl PrefixIndex {
+    /// Indexes the headlines not marked in `skip`.
+    fn new(headlines: &[Headline], df: &[u32], skip: &[bool]) -> PrefixIndex {
+        let per = PREFIX * (PREFIX - 1) / 2;
+        let mut entries = Vec::with_capacity(headlines.len() * per);
+        let mut slot_doc = Vec::with_capacity(headlines.len() * per);
+        let mut offsets = Vec::with_capacity(headlines.len() + 1);
+        let mut order: Vec<u32> = Vec::new();
         for (i, h) in headlines.iter().enumerate() {
-            if h.shingles.len() >= 2 {
-                mixed.clear();
-                mixed.extend(h.shingles.iter().map(|s| mix(u64::from(*s))));
-                let key = rows.iter().fold(band as u64, |acc, seed| {
-                    let min =
-                        mixed.iter().map(|x| (x ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15)).min().unwrap_or(u64::MAX);
-                    mix(acc ^ min)
-                });
-                bucket.push((key, i as u32));
+            offsets.push(slot_doc.len() as u32);
+            if skip[i] {
+                continue;
+            }
+            order.clear();
+            order.extend(h.shingles.iter().copied().filter(|s| df[*s as usize] > 1));
+            order.sort_unstable_by_key(|s| (df[*s as usize], *s));
+            order.truncate(PREFIX);
+            for (x, a) in order.iter().enumerate() {
+                for b in &order[x + 1..] {
+                    let key = (mix((u64::from(*a) << 32) | u64::from(*b)) >> 32) as u32;
+                    entries.push((key, slot_doc.len() as u32));
+                    slot_doc.push(i as u32);
+                }
             }
         }
-        bucket.sort_unstable();
-        for group in bucket.chunk_by(|a, b| a.0 == b.0) {
-            if group.len() > 1 && group.len() <= MAX_BUCKET {
-                for (x, &(_, i)) in group.iter().enumerate() {
-                    for &(_, j) in &group[x + 1..] {
-                        out.push((i, j));
-                    }
-                }
+        offsets.push(slot_doc.len() as u32);
+        entries.sort_unstable();
+        let mut slot_group = vec![0u32; slot_doc.len()];
+        let mut start = 0;
+        for group in entries.chunk_by(|a, b| a.0 == b.0) {
+            for (_, slot) in group {
+                slot_group[*slot as usize] = start as u32;
+            }
+            start += group.len();
+        }
+        PrefixIndex { entries, slot_doc, slot_group, offsets }
+    }
+
+    /// Headlines after `i` sharing a key with it, unsorted, with repeats.
+    fn partners(&self, i: usize, out: &mut Vec<u32>) {
+        for slot in self.offsets[i]..self.offsets[i + 1] {
+            let start = self.slot_group[slot as usize] as usize;
+            let key = self.entries[start].0;
+            let group = &self.entries[start..self.entries.len().min(start + MAX_KEY_POSTING + 1)];
+            let len = group.iter().take_while(|e| e.0 == key).count();
+            if len <= MAX_KEY_POSTING {
+                out.extend(group[..len].iter().map(|e| self.slot_doc[e.1 as usize]).filter(|j| *j as usize > i));
             }
         }
     }
@@ -460,7 +501,8 @@ pub struct Pair {
     /// words to mean the same story.
     pub cosine: Option<f64>,
     /// IDF-weighted Jaccard similarity of the two headlines' shingles, 0
-    /// when they state different figures: one headline copied by several
+    /// when they state different figures or either is too short to tell
+    /// ([`Params::copy_min_chars`]): one headline copied by several
     /// outlets scores high, two headlines of one template do not.
     pub headline: f64,
     /// Characters changed, inserted or removed between the two headlines
@@ -480,8 +522,8 @@ impl Pair {
 ///
 /// Candidates come two ways: items sharing a rarer feature (a name, a
 /// model, an uncommon bigram), which finds the same story told in other
-/// words; and MinHash LSH over headline shingles, which finds copies of one
-/// headline even when every word in it is common across the corpus.
+/// words; and prefix filtering over headline shingles, which finds copies
+/// of one headline even when most words in it are common across the corpus.
 pub fn similar_pairs(docs: &[Doc<'_>], p: &Params) -> Vec<Pair> {
     let mut out = Vec::new();
     each_pair(docs, p, |pair| out.push(pair));
@@ -493,61 +535,89 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) {
     let mut shingles = Shingles::default();
     let headlines: Vec<Headline> = docs.iter().map(|d| Headline::new(d.title, &mut shingles)).collect();
     shingles.weigh(docs.len());
-    let mut candidates: Vec<(u32, u32)> = Vec::new();
-    lsh_pairs(&headlines, &mut candidates);
+    // Identical headlines (long enough to mean something) pair with their
+    // first occurrence only, and only that one is indexed: a headline
+    // syndicated a hundred times costs a hundred pairs, not five thousand.
+    let mut first: HashMap<&str, u32> = HashMap::new();
+    let mut copies: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut skip = vec![false; docs.len()];
+    for (i, h) in headlines.iter().enumerate() {
+        if h.chars >= p.copy_min_chars {
+            let rep = *first.entry(&h.text).or_insert(i as u32);
+            if rep != i as u32 {
+                copies.entry(rep).or_default().push(i as u32);
+                skip[i] = true;
+            }
+        }
+    }
+    drop(first);
+    let index = PrefixIndex::new(&headlines, &shingles.df, &skip);
     // Headline-only items are compared only as copies (see `Pair::cosine`):
     // without any text there is no cosine to compute.
     let any_text = docs.iter().any(|d| !d.text.trim().is_empty());
-    let (vecs, figs) = if any_text {
+    let (vecs, df, figs) = if any_text {
         let (vecs, df) = vectors(docs, p);
-        // Features shared by many items say nothing about which event; they
-        // do not generate candidates (they still count in the similarity).
-        // A fixed cap keeps the candidate pairs near-linear in the number of items.
-        let mut postings: HashMap<u32, Vec<u32>> = HashMap::new();
-        for (i, v) in vecs.iter().enumerate() {
-            for (id, _) in v {
-                if df[*id as usize] <= MAX_POSTING {
-                    postings.entry(*id).or_default().push(i as u32);
-                }
-            }
-        }
-        for list in postings.values() {
-            for (x, &i) in list.iter().enumerate() {
-                for &j in &list[x + 1..] {
-                    candidates.push((i, j));
-                }
-            }
-        }
-        (vecs, docs.iter().map(|d| doc_figures(d, p)).collect())
+        let figs: Vec<Figures> = docs.iter().map(|d| doc_figures(d, p)).collect();
+        (vecs, df, figs)
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
-    let mut rows = (Vec::new(), Vec::new());
-    for pair in &mut candidates {
-        if pair.0 > pair.1 {
-            *pair = (pair.1, pair.0);
+    // Features shared by many items say nothing about which event; they do
+    // not generate candidates (they still count in the similarity). A fixed
+    // cap keeps the candidate pairs near-linear in the number of items.
+    let mut postings: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (i, v) in vecs.iter().enumerate() {
+        for (id, _) in v {
+            if df[*id as usize] <= MAX_POSTING {
+                postings.entry(*id).or_default().push(i as u32);
+            }
         }
     }
-    candidates.sort_unstable();
-    candidates.dedup();
-    for (i, j) in candidates {
-        let (a, b) = (i as usize, j as usize);
-        let has_text = !docs[a].text.trim().is_empty() || !docs[b].text.trim().is_empty();
-        let cosine = (has_text && any_text).then(|| {
-            let c = cosine(&vecs[a], &vecs[b]);
-            if figures_conflict(&figs[a], &figs[b]) { c * p.figure_conflict } else { c }
-        });
-        // A copy keeps its headline's figures: different ones are other news.
-        let (ha, hb) = (&headlines[a], &headlines[b]);
-        let same_figures = ha.figures.is_empty() || hb.figures.is_empty() || ha.figures == hb.figures;
-        let headline = if same_figures { weighted_jaccard(&ha.shingles, &hb.shingles, &shingles.weight) } else { 0.0 };
-        let long_enough = ha.chars.len().min(hb.chars.len()) >= p.copy_min_chars;
-        let edits = if same_figures && long_enough {
-            edits_within_using(&ha.chars, &hb.chars, p.copy_edits, &mut rows)
-        } else {
-            None
-        };
-        f(Pair { a, b, cosine, headline, edits });
+    let (mut partners, mut chars_a, mut chars_b) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows = (Vec::new(), Vec::new());
+    for a in 0..docs.len() {
+        partners.clear();
+        index.partners(a, &mut partners);
+        if let Some(same) = copies.get(&(a as u32)) {
+            partners.extend(same);
+        }
+        if let Some(v) = vecs.get(a) {
+            for (id, _) in v {
+                if let Some(list) = postings.get(id) {
+                    partners.extend(list.iter().filter(|j| **j as usize > a));
+                }
+            }
+        }
+        partners.sort_unstable();
+        partners.dedup();
+        let ha = &headlines[a];
+        chars_a.clear();
+        chars_a.extend(ha.text.chars());
+        for &b in &partners {
+            let b = b as usize;
+            let has_text = !docs[a].text.trim().is_empty() || !docs[b].text.trim().is_empty();
+            let cosine = (has_text && any_text).then(|| {
+                let c = cosine(&vecs[a], &vecs[b]);
+                if figures_conflict(&figs[a], &figs[b]) { c * p.figure_conflict } else { c }
+            });
+            // A copy keeps its headline's figures: different ones are other news.
+            let hb = &headlines[b];
+            let same_figures = ha.figures == 0 || hb.figures == 0 || ha.figures == hb.figures;
+            let long_enough = ha.chars.min(hb.chars) >= p.copy_min_chars;
+            let headline = if same_figures && long_enough {
+                weighted_jaccard(&ha.shingles, &hb.shingles, &shingles.weight)
+            } else {
+                0.0
+            };
+            let edits = if same_figures && long_enough && ha.chars.abs_diff(hb.chars) <= p.copy_edits {
+                chars_b.clear();
+                chars_b.extend(hb.text.chars());
+                edits_within_using(&chars_a, &chars_b, p.copy_edits, &mut rows)
+            } else {
+                None
+            };
+            f(Pair { a, b, cosine, headline, edits });
+        }
     }
 }
 
@@ -563,14 +633,11 @@ pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
             }
         }
     });
-    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
-    for i in 0..docs.len() {
-        let root = find(&mut parent, i);
-        groups.entry(root).or_default().push(i);
-    }
-    let mut out: Vec<Vec<usize>> = groups.into_values().collect();
-    out.sort_by_key(|g| g[0]);
-    out
+    // Each root is its group's smallest index (unions keep the smaller), so
+    // ordering by (root, index) lists the groups by first index.
+    let mut order: Vec<(usize, usize)> = (0..docs.len()).map(|i| (find(&mut parent, i), i)).collect();
+    order.sort_unstable();
+    order.chunk_by(|x, y| x.0 == y.0).map(|g| g.iter().map(|(_, i)| *i).collect()).collect()
 }
 
 #[cfg(test)]
@@ -597,6 +664,17 @@ mod tests {
             Doc { title: "智谱开源GLM-4.5，推理速度提升35%", text: "" },
         ];
         assert_eq!(cluster(&docs, &Params::default()), vec![vec![0, 1], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn a_headline_syndicated_many_times_is_one_story_short_generic_ones_are_not() {
+        let mut titles = vec!["【36氪】面壁智能开源MiniCPM-5.0，推理速度提升35%"; 200];
+        titles.push("AI早报");
+        titles.push("AI早报");
+        let docs: Vec<Doc<'_>> = titles.iter().map(|t| Doc { title: t, text: "" }).collect();
+        let groups = cluster(&docs, &Params::default());
+        assert_eq!(groups.len(), 3);
+        assert_eq!(groups[0], (0..200).collect::<Vec<_>>());
     }
 
     #[test]

@@ -10,12 +10,15 @@ const BOILERPLATE: &[&str] =
 
 /// Folds text for matching: same story, same spelling.
 pub fn fold(text: &str) -> String {
-    let nfkc: String = text.nfkc().collect();
+    let nfkc: String = match nfkc_fast(text) {
+        Some(s) => s,
+        None => text.nfkc().collect(),
+    };
     let simplified = fast2s::convert(&nfkc);
     let mut out = String::with_capacity(simplified.len());
     let mut space = false;
     for c in simplified.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '#') {
+        if c.is_ascii_alphanumeric() || is_han(c) || c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '#') {
             if space && !out.is_empty() {
                 out.push(' ');
             }
@@ -28,10 +31,55 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// NFKC of text made only of ASCII, common CJK ideographs, CJK
+/// punctuation and full-width forms (nearly every Chinese headline),
+/// without the general algorithm: full-width forms map to ASCII, the
+/// ideographic space to a space, the rest is already normalized.
+fn nfkc_fast(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c as u32 {
+            0..=0x7F | 0x4E00..=0x9FFF => out.push(c),
+            0x3000 => out.push(' '),
+            // 〶 and the Hangzhou numerals 〸〹〺 have compatibility forms.
+            0x3036 | 0x3038..=0x303A => return None,
+            0x3001..=0x303F => out.push(c),
+            0xFF01..=0xFF5E => out.push(char::from_u32(c as u32 - 0xFEE0)?),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 /// A headline without outlet decoration: `【36氪】`/`[独家]` prefixes,
 /// `| 机器之心` / `- 量子位` / `_IT之家` suffixes, and words like 原创, 快讯.
 pub fn strip_boilerplate(title: &str) -> String {
     let mut t = title.trim().to_string();
+    let decorated = |c: char| {
+        matches!(
+            c,
+            '|' | '｜'
+                | '-'
+                | '—'
+                | '_'
+                | '–'
+                | '【'
+                | '['
+                | '［'
+                | '〔'
+                | '!'
+                | '！'
+                | ':'
+                | '：'
+                | '丨'
+                | ','
+                | '，'
+                | ' '
+        )
+    };
+    if !t.contains(decorated) && !BOILERPLATE.iter().any(|w| t.starts_with(w)) {
+        return t;
+    }
     // A short trailing " | Outlet", " - Outlet", "_Outlet".
     for sep in [" | ", "｜", " - ", " — ", "_", " – "] {
         if let Some(at) = t.rfind(sep) {
@@ -90,6 +138,23 @@ mod tests {
     fn folding() {
         assert_eq!(fold("ＯｐｅｎＡＩ發佈ＧＰＴ－５！"), "openai发布gpt-5");
         assert_eq!(fold("人工智慧產業，AI眼鏡"), "人工智慧产业 ai眼镜");
+    }
+
+    #[test]
+    fn fast_nfkc_agrees_with_nfkc() {
+        for text in [
+            "ＯｐｅｎＡＩ發佈ＧＰＴ－５！",
+            "智谱　发布，新模型：GLM-4.5（开源）",
+            "【36氪】“引号”《书名》",
+            "〸〹 ｶﾀｶﾅ ①",
+        ] {
+            let general: String = text.nfkc().collect();
+            if let Some(fast) = nfkc_fast(text) {
+                assert_eq!(fast, general, "{text}");
+            }
+        }
+        assert!(nfkc_fast("智谱　发布，新模型：GLM-4.5").is_some());
+        assert!(nfkc_fast("〸").is_none());
     }
 
     #[test]
