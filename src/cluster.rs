@@ -52,6 +52,9 @@ pub struct Params {
     pub figure_conflict: f64,
     /// Weight of a Latin word (a name, a model, a figure) against one Chinese bigram.
     pub latin_weight: f64,
+    /// Two groups joined by a pair alike in text merge only when the mean
+    /// similarity across them reaches this share of `threshold`.
+    pub group_link: f64,
 }
 
 impl Default for Params {
@@ -66,6 +69,7 @@ impl Default for Params {
             idf_power: 1.5,
             figure_conflict: 0.6,
             latin_weight: 3.0,
+            group_link: 0.75,
         }
     }
 }
@@ -530,8 +534,9 @@ pub fn similar_pairs(docs: &[Doc<'_>], p: &Params) -> Vec<Pair> {
     out
 }
 
-/// Calls `f` with every candidate pair once, without holding them all.
-fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) {
+/// Calls `f` with every candidate pair once, without holding them all;
+/// returns the docs' TF-IDF vectors (empty when no doc has text).
+fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(u32, f64)>> {
     let mut shingles = Shingles::default();
     let headlines: Vec<Headline> = docs.iter().map(|d| Headline::new(d.title, &mut shingles)).collect();
     shingles.weigh(docs.len());
@@ -619,20 +624,65 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) {
             f(Pair { a, b, cosine, headline, edits });
         }
     }
+    vecs
 }
 
 /// Groups docs into stories: each group lists indices into `docs`, in
 /// ascending order; groups are ordered by their first index.
+///
+/// Copies of a headline join first. Then pairs alike in text join,
+/// strongest first, but only while the two groups stay alike on average
+/// (average link, [`Params::group_link`]): a chain of items each a little
+/// like the next (one financing round after another) does not become one
+/// story of a hundred sources.
 pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..docs.len()).collect();
-    each_pair(docs, p, |pair| {
-        if pair.joins(p) {
+    let mut by_text: Vec<(f64, usize, usize)> = Vec::new();
+    let vecs = each_pair(docs, p, |pair| {
+        if pair.edits.is_some() || pair.headline >= p.copy_threshold {
             let (a, b) = (find(&mut parent, pair.a), find(&mut parent, pair.b));
             if a != b {
                 parent[a.max(b)] = a.min(b);
             }
+        } else if let Some(c) = pair.cosine.filter(|c| *c >= p.threshold) {
+            by_text.push((c, pair.a, pair.b));
         }
     });
+    if !by_text.is_empty() {
+        by_text.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+        let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+        for i in 0..docs.len() {
+            let root = find(&mut parent, i);
+            members.entry(root).or_default().push(i);
+        }
+        let mut centroids: HashMap<usize, HashMap<u32, f64>> = HashMap::new();
+        for (_, a, b) in by_text {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra == rb {
+                continue;
+            }
+            for r in [ra, rb] {
+                centroids.entry(r).or_insert_with(|| centroid(members.get(&r).map_or(&[][..], Vec::as_slice), &vecs));
+            }
+            // Average link: the mean similarity of every pair across the two
+            // groups (the sums' dot product over the number of pairs).
+            let (ca, cb) = (&centroids[&ra], &centroids[&rb]);
+            let pairs = (members.get(&ra).map_or(1, Vec::len) * members.get(&rb).map_or(1, Vec::len)) as f64;
+            if dot(ca, cb) / pairs < p.threshold * p.group_link {
+                continue;
+            }
+            let (keep, gone) = (ra.min(rb), ra.max(rb));
+            parent[gone] = keep;
+            let moved = members.remove(&gone).unwrap_or_default();
+            members.entry(keep).or_default().extend(moved);
+            if let Some(g) = centroids.remove(&gone) {
+                let k = centroids.entry(keep).or_default();
+                for (id, w) in g {
+                    *k.entry(id).or_default() += w;
+                }
+            }
+        }
+    }
     // Each root is its group's smallest index (unions keep the smaller), so
     // ordering by (root, index) lists the groups by first index.
     let mut order: Vec<(usize, usize)> = (0..docs.len()).map(|i| (find(&mut parent, i), i)).collect();
@@ -640,9 +690,44 @@ pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
     order.chunk_by(|x, y| x.0 == y.0).map(|g| g.iter().map(|(_, i)| *i).collect()).collect()
 }
 
+/// Sum of the members' unit vectors.
+fn centroid(members: &[usize], vecs: &[Vec<(u32, f64)>]) -> HashMap<u32, f64> {
+    let mut c = HashMap::new();
+    for m in members {
+        for (id, w) in vecs.get(*m).map_or(&[][..], Vec::as_slice) {
+            *c.entry(*id).or_default() += w;
+        }
+    }
+    c
+}
+
+fn dot(a: &HashMap<u32, f64>, b: &HashMap<u32, f64>) -> f64 {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    small.iter().map(|(id, w)| w * large.get(id).copied().unwrap_or(0.0)).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_of_alike_items_does_not_become_one_story() {
+        // Each financing item shares its round wording with the next, none is
+        // the same company: single link would chain them all.
+        let companies = ["智谱", "月之暗面", "百川智能", "阶跃星辰", "面壁智能", "零一万物", "MiniMax", "深度求索"];
+        let texts: Vec<(String, String)> = companies
+            .iter()
+            .zip(companies.iter().cycle().skip(1))
+            .enumerate()
+            .map(|(i, (c, next))| {
+                (format!("{c}完成新一轮融资"), format!("{c}宣布完成{}亿元融资，{next}此前也完成了融资。", i + 3))
+            })
+            .collect();
+        let docs: Vec<Doc<'_>> = texts.iter().map(|(t, x)| Doc { title: t, text: x }).collect();
+        let groups = cluster(&docs, &Params::default());
+        let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
+        assert!(largest <= 3, "{groups:?}");
+    }
 
     #[test]
     fn edit_distance_is_bounded() {
