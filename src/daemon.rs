@@ -64,6 +64,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         metrics: Metrics::default(),
         last_digest_run: Mutex::new(None),
         started_at: Utc::now(),
+        files: Mutex::default(),
     });
 
     use tokio::signal::unix::{SignalKind, signal};

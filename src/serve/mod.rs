@@ -6,11 +6,13 @@
 
 pub mod pages;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +38,20 @@ pub struct Shared {
     /// When the last digest run finished.
     pub last_digest_run: Mutex<Option<DateTime<Utc>>>,
     pub started_at: DateTime<Utc>,
+    /// Output files as last read, with their ETags: a request costs one
+    /// `stat`, not a read and a hash, until the file is replaced.
+    pub files: Mutex<HashMap<PathBuf, CachedFile>>,
+}
+
+/// One output file in memory.
+#[derive(Clone)]
+pub struct CachedFile {
+    body: Bytes,
+    etag: String,
+    len: u64,
+    /// Publishing replaces files by rename, so a new file is a new inode.
+    inode: u64,
+    modified: Option<SystemTime>,
 }
 
 impl Shared {
@@ -107,9 +123,19 @@ fn http_date(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
+/// A strong ETag: a hash of the bytes.
+fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
+}
+
 /// A 200 with validators, or a 304 when the client's copy is current.
 fn conditional(req: &HeaderMap, body: Vec<u8>, content_type: &str, modified: Option<SystemTime>) -> Response {
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
+    let etag = etag_of(&body);
+    respond(req, Bytes::from(body), &etag, content_type, modified)
+}
+
+/// [`conditional`] for a body whose ETag is known.
+fn respond(req: &HeaderMap, body: Bytes, etag: &str, content_type: &str, modified: Option<SystemTime>) -> Response {
     // HTTP dates have whole seconds.
     let modified = modified.map(|m| {
         let secs = m.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -136,7 +162,7 @@ fn conditional(req: &HeaderMap, body: Vec<u8>, content_type: &str, modified: Opt
             headers.insert(name, v);
         }
     };
-    put(header::ETAG, &etag);
+    put(header::ETAG, etag);
     if let Some(m) = modified {
         put(header::LAST_MODIFIED, &http_date(m));
     }
@@ -152,11 +178,27 @@ fn conditional(req: &HeaderMap, body: Vec<u8>, content_type: &str, modified: Opt
     (StatusCode::OK, headers, body).into_response()
 }
 
-async fn read_output(shared: &Shared, rel: &Path) -> Option<(Vec<u8>, Option<SystemTime>)> {
+/// An output file, from memory while it is unchanged on disk.
+async fn read_output(shared: &Shared, rel: &Path) -> Option<CachedFile> {
     let path: PathBuf = shared.config().config.output.dir.join(rel);
+    // A stat of a local file is quick enough to make on the async thread.
+    let meta = std::fs::metadata(&path).ok()?;
+    let (len, modified, inode) = (meta.len(), meta.modified().ok(), std::os::unix::fs::MetadataExt::ino(&meta));
+    if let Ok(files) = shared.files.lock()
+        && let Some(f) = files.get(&path)
+        && f.len == len
+        && f.inode == inode
+        && f.modified == modified
+        && modified.is_some()
+    {
+        return Some(f.clone());
+    }
     let body = tokio::fs::read(&path).await.ok()?;
-    let modified = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok());
-    Some((body, modified))
+    let file = CachedFile { etag: etag_of(&body), len: body.len() as u64, inode, body: Bytes::from(body), modified };
+    if let Ok(mut files) = shared.files.lock() {
+        files.insert(path, file.clone());
+    }
+    Some(file)
 }
 
 async fn output_file(
@@ -166,7 +208,7 @@ async fn output_file(
     ct: &'static str,
 ) -> Response {
     match read_output(&shared, Path::new(name)).await {
-        Some((body, modified)) => conditional(&headers, body, ct, modified),
+        Some(f) => respond(&headers, f.body, &f.etag, ct, f.modified),
         None => not_found(),
     }
 }
@@ -176,7 +218,7 @@ async fn tag_feed(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath
         return not_found();
     }
     match read_output(&shared, &Path::new("tags").join(&file)).await {
-        Some((body, modified)) => conditional(&headers, body, RSS, modified),
+        Some(f) => respond(&headers, f.body, &f.etag, RSS, f.modified),
         None => not_found(),
     }
 }
@@ -191,7 +233,7 @@ async fn raw_post(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| PathBuf::from("_posts"));
     match read_output(&shared, &rel.join(&file)).await {
-        Some((body, modified)) => conditional(&headers, body, "text/markdown; charset=utf-8", modified),
+        Some(f) => respond(&headers, f.body, &f.etag, "text/markdown; charset=utf-8", f.modified),
         None => not_found(),
     }
 }
@@ -275,12 +317,45 @@ mod tests {
             store: Mutex::new(store),
             last_digest_run: Mutex::new(None),
             started_at: at(0, 0),
+            files: Mutex::default(),
         };
         assert!(shared.health(at(9, 10)).is_ok(), "within the grace period");
         let err = shared.health(at(12, 0)).unwrap_err();
         assert!(err.contains("2025-04-02T09:00:00+00:00"), "{err}");
         *shared.last_digest_run.lock().unwrap() = Some(at(9, 1));
         assert!(shared.health(at(12, 0)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_replaced_file_is_served_fresh_an_unchanged_one_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap();
+        let mut config = crate::config::Config::default();
+        config.output.dir = dir.path().join("out");
+        std::fs::create_dir_all(&config.output.dir).unwrap();
+        let feed = config.output.dir.join("feed.xml");
+        let shared = Shared {
+            loaded: RwLock::new(Arc::new(Loaded { config, sources: vec![], taxonomy: Default::default() })),
+            metrics: Metrics::default(),
+            store: Mutex::new(store),
+            last_digest_run: Mutex::new(None),
+            started_at: Utc::now(),
+            files: Mutex::default(),
+        };
+        std::fs::write(&feed, "<rss>one</rss>").unwrap();
+        let first = read_output(&shared, Path::new("feed.xml")).await.unwrap();
+        assert_eq!(&first.body[..], b"<rss>one</rss>");
+        assert_eq!(read_output(&shared, Path::new("feed.xml")).await.unwrap().etag, first.etag);
+        // Publishing writes a new file and renames it over the old one: same
+        // length, possibly the same second.
+        let next = feed.with_extension("tmp");
+        std::fs::write(&next, "<rss>two</rss>").unwrap();
+        std::fs::rename(&next, &feed).unwrap();
+        let second = read_output(&shared, Path::new("feed.xml")).await.unwrap();
+        assert_eq!(&second.body[..], b"<rss>two</rss>");
+        assert_ne!(second.etag, first.etag);
+        std::fs::remove_file(&feed).unwrap();
+        assert!(read_output(&shared, Path::new("feed.xml")).await.is_none());
     }
 
     #[test]
