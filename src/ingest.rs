@@ -377,58 +377,89 @@ fn write_loop<S: Storage>(
     let failures: HashMap<String, u32> =
         store.source_states().unwrap_or_default().into_iter().map(|s| (s.name, s.consecutive_failures)).collect();
     let mut report = IngestReport::default();
-    while let Some(msg) = rx.blocking_recv() {
-        let at = clock.now();
-        let r = match msg {
-            Message::Skipped { source, until } => SourceReport {
-                url: source.location.as_url(),
-                name: source.name,
-                outcome: SourceOutcome::Skipped { until },
-                warnings: vec![],
-                elapsed: Duration::ZERO,
-            },
-            Message::Items { source, processed, record, max_age, started } => {
-                let before = failures.get(&source.name).copied().unwrap_or(0);
-                let fresh = Freshness { ttl_minutes: processed.ttl_minutes, max_age };
-                let next = schedule(&store, &source, &record, before, fresh, at, bounds);
-                let outcome = match store.store_items(&source.name, &processed.items, &record, at, Some(next)) {
-                    Ok(stats) => SourceOutcome::Stored(stats),
-                    Err(e) => SourceOutcome::Failed { error: e.to_string() },
-                };
-                SourceReport {
-                    url: source.location.as_url(),
-                    name: source.name,
-                    outcome,
-                    warnings: processed.warnings,
-                    elapsed: started.elapsed(),
-                }
+    while let Some(first) = rx.blocking_recv() {
+        // Whatever else is already waiting commits with it: one commit for
+        // many sources when they finish together (a loopback run of 1,000
+        // sources, a run of 304s), still one per source when they trickle in.
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH
+            && let Ok(more) = rx.try_recv()
+        {
+            batch.push(more);
+        }
+        let batched = batch.len() > 1 && store.begin_batch().is_ok();
+        let mut reports: Vec<SourceReport> =
+            batch.into_iter().map(|msg| apply(&mut store, msg, &failures, clock, bounds)).collect();
+        if batched && let Err(e) = store.end_batch() {
+            for r in reports.iter_mut().filter(|r| !matches!(r.outcome, SourceOutcome::Skipped { .. })) {
+                r.outcome = SourceOutcome::Failed { error: e.to_string() };
             }
-            Message::Record { source, record, max_age, started } => {
-                let before = failures.get(&source.name).copied().unwrap_or(0);
-                let next =
-                    schedule(&store, &source, &record, before, Freshness { ttl_minutes: None, max_age }, at, bounds);
-                let mut outcome = match &record {
-                    FetchRecord::Failed { error, .. } => SourceOutcome::Failed { error: error.clone() },
-                    _ => SourceOutcome::NotModified,
-                };
-                if let Err(e) = store.record_fetch(&source.name, &record, at, Some(next)) {
-                    outcome = SourceOutcome::Failed { error: e.to_string() };
-                }
-                SourceReport {
-                    url: source.location.as_url(),
-                    name: source.name,
-                    outcome,
-                    warnings: vec![],
-                    elapsed: started.elapsed(),
-                }
-            }
-        };
-        log_fetch(&r);
-        progress(&r);
-        report.sources.push(r);
+        }
+        for r in reports {
+            log_fetch(&r);
+            progress(&r);
+            report.sources.push(r);
+        }
     }
     report.sources.sort_by(|a, b| a.name.cmp(&b.name));
     (report, store)
+}
+
+/// Most fetch results committed together.
+const MAX_BATCH: usize = 64;
+
+/// Stores one fetch result and says how it went.
+fn apply<S: Storage>(
+    store: &mut S,
+    msg: Message,
+    failures: &HashMap<String, u32>,
+    clock: Clock,
+    bounds: poll::PollBounds,
+) -> SourceReport {
+    let at = clock.now();
+    match msg {
+        Message::Skipped { source, until } => SourceReport {
+            url: source.location.as_url(),
+            name: source.name,
+            outcome: SourceOutcome::Skipped { until },
+            warnings: vec![],
+            elapsed: Duration::ZERO,
+        },
+        Message::Items { source, processed, record, max_age, started } => {
+            let before = failures.get(&source.name).copied().unwrap_or(0);
+            let fresh = Freshness { ttl_minutes: processed.ttl_minutes, max_age };
+            let next = schedule(store, &source, &record, before, fresh, at, bounds);
+            let outcome = match store.store_items(&source.name, &processed.items, &record, at, Some(next)) {
+                Ok(stats) => SourceOutcome::Stored(stats),
+                Err(e) => SourceOutcome::Failed { error: e.to_string() },
+            };
+            SourceReport {
+                url: source.location.as_url(),
+                name: source.name,
+                outcome,
+                warnings: processed.warnings,
+                elapsed: started.elapsed(),
+            }
+        }
+        Message::Record { source, record, max_age, started } => {
+            let before = failures.get(&source.name).copied().unwrap_or(0);
+            let next = schedule(store, &source, &record, before, Freshness { ttl_minutes: None, max_age }, at, bounds);
+            let mut outcome = match &record {
+                FetchRecord::Failed { error, .. } => SourceOutcome::Failed { error: error.clone() },
+                _ => SourceOutcome::NotModified,
+            };
+            if let Err(e) = store.record_fetch(&source.name, &record, at, Some(next)) {
+                outcome = SourceOutcome::Failed { error: e.to_string() };
+            }
+            SourceReport {
+                url: source.location.as_url(),
+                name: source.name,
+                outcome,
+                warnings: vec![],
+                elapsed: started.elapsed(),
+            }
+        }
+    }
 }
 
 /// One structured log line per fetch: source, status, time taken, new items.

@@ -156,6 +156,16 @@ pub trait Storage {
         at: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
     ) -> Result<StoreStats, StoreError>;
+    /// Groups the writes that follow into one transaction, until
+    /// [`Storage::end_batch`] commits them: many small writes, one commit.
+    /// Each write inside stays atomic on its own.
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Commits the writes since [`Storage::begin_batch`].
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Canonical URLs of a source's stored items.
     fn item_urls(&self, source: &str) -> Result<Vec<String>, StoreError>;
     /// What an article page said when it was last read, if it was.

@@ -444,6 +444,23 @@ impl Storage for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        if self.conn.is_autocommit() {
+            self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit()
+            && let Err(e) = self.conn.execute_batch("COMMIT")
+        {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.err(e));
+        }
+        Ok(())
+    }
+
     fn record_fetch(
         &mut self,
         source: &str,
@@ -550,7 +567,8 @@ impl Storage for SqliteStore {
     ) -> Result<StoreStats, StoreError> {
         let at = ts(at);
         let result = (|| {
-            let tx = self.conn.transaction()?;
+            // A savepoint: its own transaction, or a part of a batch.
+            let tx = self.conn.savepoint()?;
             let id = source_id(&tx, source)?;
             let mut stats = StoreStats::default();
             for item in items {
@@ -688,6 +706,24 @@ impl Storage for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_commits_together_and_a_failed_write_inside_loses_only_itself() {
+        let (dir, mut s) = open();
+        let ok = FetchRecord::Fetched { etag: None, last_modified: None };
+        let now = Utc::now();
+        s.begin_batch().unwrap();
+        s.store_items("a", &[item("guid:1", Some("https://a/1"), "一")], &ok, now, None).unwrap();
+        assert!(s.store_items("nope", &[item("guid:2", None, "二")], &ok, now, None).is_err());
+        s.record_fetch("b", &FetchRecord::NotModified { etag: None, last_modified: None }, now, None).unwrap();
+        // Another connection sees nothing before the commit.
+        let other = SqliteStore::open(&dir.path().join("db/t.sqlite"), Duration::from_secs(1)).unwrap();
+        assert_eq!(other.item_urls("a").unwrap().len(), 0);
+        s.end_batch().unwrap();
+        assert_eq!(other.item_urls("a").unwrap(), vec!["https://a/1".to_string()]);
+        let b = other.source_states().unwrap().into_iter().find(|st| st.name == "b").unwrap();
+        assert_eq!(b.last_status.as_deref(), Some("not_modified"));
+    }
 
     fn item(key: &str, url: Option<&str>, title: &str) -> Item {
         Item {
