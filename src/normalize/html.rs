@@ -41,7 +41,13 @@ impl Sanitizer {
         while !html.is_char_boundary(end) {
             end -= 1;
         }
-        let bounded = limit_depth(&html[..end], MAX_DEPTH);
+        let html = &html[..end];
+        // Text without markup, entities or no-break spaces comes out of the
+        // sanitizer unchanged: no need to parse it.
+        if !html.contains(['<', '>', '&', '\u{a0}', '\0', '\r']) {
+            return html.trim().to_string();
+        }
+        let bounded = limit_depth(html, MAX_DEPTH);
         self.builder.clean(&bounded).to_string().trim().to_string()
     }
 }
@@ -141,19 +147,24 @@ pub fn to_text(html: &str) -> String {
                 None => (after, after.len()),
             };
             let closing = tag.starts_with('/');
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect::<String>()
-                .to_ascii_lowercase();
+            let bare = tag.trim_start_matches('/');
+            let name_len = bare.bytes().take_while(u8::is_ascii_alphanumeric).count();
+            let mut name_buf = [0u8; 16];
+            let name: &str = if name_len <= name_buf.len() {
+                name_buf[..name_len].copy_from_slice(&bare.as_bytes()[..name_len]);
+                name_buf[..name_len].make_ascii_lowercase();
+                std::str::from_utf8(&name_buf[..name_len]).unwrap_or("")
+            } else {
+                // No tag we act on has a name this long.
+                ""
+            };
             if let Some(until) = &skip_until {
-                if closing && &name == until {
+                if closing && name == until {
                     skip_until = None;
                 }
-            } else if !closing && matches!(name.as_str(), "script" | "style" | "noscript" | "template") {
-                skip_until = Some(name.clone());
-            } else if BLOCK_TAGS.contains(&name.as_str()) {
+            } else if !closing && matches!(name, "script" | "style" | "noscript" | "template") {
+                skip_until = Some(name.to_string());
+            } else if BLOCK_TAGS.contains(&name) {
                 flush_line(&mut cur, &mut lines);
             }
             rest = &after[end..];
@@ -236,6 +247,17 @@ pub fn first_image(html: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_skips_the_parser_and_reads_the_same() {
+        let s = Sanitizer::new(None);
+        for text in ["  智谱发布 \"GLM-4.5\"，it's 'quoted'  ", "第二段\n第三行\t制表", "plain", ""] {
+            let parsed = s.builder.clean(text).to_string().trim().to_string();
+            assert_eq!(s.clean(text), parsed, "{text:?}");
+        }
+        assert_eq!(s.clean("a &amp; b"), "a &amp; b");
+        assert_eq!(s.clean("x <script>alert(1)</script>"), "x");
+    }
 
     #[test]
     fn nothing_live_survives() {
