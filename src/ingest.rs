@@ -196,7 +196,7 @@ where
     let pages = Fetcher::for_untrusted(&config.fetch, &config.user_agent())?;
     let global = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
-    let (tx, rx) = mpsc::channel::<Message>(64);
+    let (tx, rx) = mpsc::channel::<Message>(16);
 
     let clock = Clock { fixed: options.now, start: now };
     let bounds = config.schedule.bounds();
@@ -216,7 +216,12 @@ where
             .clone();
         let (global, fetcher, pages, tx) = (global.clone(), fetcher.clone(), pages.clone(), tx.clone());
         tasks.spawn(async move {
-            let msg = fetch_one(source, state, &known, (&fetcher, &pages), (&global, &host), clock).await;
+            // The permit is held until the writer has the result: fetched
+            // and parsed feeds waiting for the database stay bounded (the
+            // writer is the slower side; without this a daemon with 1,000
+            // sources held most of them in memory at once).
+            let _permit = global.acquire().await;
+            let msg = fetch_one(source, state, &known, (&fetcher, &pages), &host, clock).await;
             let _ = tx.send(msg).await;
         });
     }
@@ -248,14 +253,13 @@ async fn fetch_one(
     state: SourceState,
     known: &HashSet<String>,
     (fetcher, pages): (&Fetcher, &Fetcher),
-    (global, host): (&Semaphore, &Semaphore),
+    host: &Semaphore,
     clock: Clock,
 ) -> Message {
     if let Some(until) = state.retry_after_until.filter(|t| *t > clock.start) {
         return Message::Skipped { source, until };
     }
     // Closed semaphores never happen here; a failed acquire just means "go on".
-    let _g = global.acquire().await;
     let _h = host.acquire().await;
     let started = Instant::now();
     let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };

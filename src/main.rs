@@ -15,6 +15,13 @@ use tidings::{daemon, daily, ingest, report, subscriptions};
 /// Exit code for configuration that cannot be used.
 const EXIT_CONFIG: u8 = 2;
 
+/// The runtime every command runs on. Blocking work (parsing, the
+/// database) gets a few threads, not tokio's default 512: there are two
+/// cores, and each thread keeps memory of its own.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().max_blocking_threads(8).enable_all().build()
+}
+
 #[derive(Parser)]
 #[command(name = "tidings", version, about = "AI-industry news aggregator: fetch feeds, publish a daily digest")]
 struct Cli {
@@ -146,13 +153,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sources { action: Some(SourcesAction::Add { url, name, group }) } => {
             let config = config::Config::load(&cli.config)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = runtime()?;
             let sub = runtime.block_on(subscriptions::add(&config, &url, name.as_deref(), group.as_deref()))?;
             println!("added {} <{}> to {}", sub.name, sub.url, config.sources.file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { listen } => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = runtime()?;
             let options = daemon::ServeOptions { config_path: cli.config.clone(), listen };
             match runtime.block_on(daemon::serve(options)) {
                 Ok(()) => Ok(ExitCode::SUCCESS),
@@ -163,7 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Digest { date, no_fetch } => {
             let loaded = config::load_all(&cli.config)?;
             let mut store = open_store(&loaded.config)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = runtime()?;
             let mut fetcher = None;
             if !no_fetch {
                 let progress = progress_reporter(loaded.sources.len() as u64);
@@ -187,7 +194,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fetch { source } => {
             let loaded = config::load_all(&cli.config)?;
             let store = open_store(&loaded.config)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = runtime()?;
             let total = if source.is_some() { 1 } else { loaded.sources.len() as u64 };
             let progress = progress_reporter(total);
             let (rep, _store) = runtime.block_on(ingest::run(
