@@ -48,7 +48,7 @@ export TIDINGS
     PIPELINE=$(ls -t target/release/deps/pipeline-* | grep -v '\.d$' | head -1)
     digest_case() { # name sources per_source days
         local dir=target/bench-data/$1
-        [[ -f $dir/tidings.sqlite && ${FRESH:-0} != 1 ]] || "$PIPELINE" make-db "$dir" "$2" "$3" "$4" --bench
+        [[ -f $dir/tidings.sqlite && ${FRESH:-0} != 1 ]] || "$PIPELINE" make-db "$dir" "$2" "$3" "$4" --bench 2>/dev/null
         local items
         items=$(python3 - "$dir/tidings.sqlite" <<'EOF'
 import sqlite3, sys

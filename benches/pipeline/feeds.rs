@@ -100,7 +100,7 @@ pub fn corpus(r: &mut Rng, count: usize) -> Vec<String> {
     (0..count)
         .map(|i| {
             let host = format!("src{i}.example.cn");
-            let n = 10 + r.below(100);
+            let n = 12 + r.below(84);
             if i % 2 == 0 { rss(r, &host, n) } else { atom(r, &host, n) }
         })
         .collect()
