@@ -11,8 +11,10 @@
 //! other item never mentions are marked down: same template, different news.
 //! Candidate pairs come from an inverted index over each item's rarer
 //! features and from prefix filtering over headline shingles, so cost
-//! stays near-linear in the number of items; pairs whose cosine similarity
-//! reaches the threshold are joined (single link).
+//! stays near-linear in the number of items. Copies of one headline (a
+//! couple of characters apart, same figures) join outright; pairs whose
+//! cosine similarity reaches the threshold join strongest first while the
+//! groups stay alike on average (see [`cluster`]).
 
 use std::collections::HashMap;
 
