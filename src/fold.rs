@@ -54,38 +54,14 @@ fn nfkc_fast(text: &str) -> Option<String> {
 /// A headline without outlet decoration: `【36氪】`/`[独家]` prefixes,
 /// `| 机器之心` / `- 量子位` / `_IT之家` suffixes, and words like 原创, 快讯.
 pub fn strip_boilerplate(title: &str) -> String {
-    let mut t = title.trim().to_string();
-    let decorated = |c: char| {
-        matches!(
-            c,
-            '|' | '｜'
-                | '-'
-                | '—'
-                | '_'
-                | '–'
-                | '【'
-                | '['
-                | '［'
-                | '〔'
-                | '!'
-                | '！'
-                | ':'
-                | '：'
-                | '丨'
-                | ','
-                | '，'
-                | ' '
-        )
-    };
-    if !t.contains(decorated) && !BOILERPLATE.iter().any(|w| t.starts_with(w)) {
-        return t;
-    }
+    let whole = title.trim();
+    let mut t = whole;
     // A short trailing " | Outlet", " - Outlet", "_Outlet".
     for sep in [" | ", "｜", " - ", " — ", "_", " – "] {
-        if let Some(at) = t.rfind(sep) {
+        if let Some(at) = memchr::memmem::rfind(t.as_bytes(), sep.as_bytes()) {
             let tail = &t[at + sep.len()..];
             if !tail.trim().is_empty() && tail.chars().count() <= 10 && at > 0 {
-                t.truncate(at);
+                t = &t[..at];
             }
         }
     }
@@ -97,31 +73,32 @@ pub fn strip_boilerplate(title: &str) -> String {
             if let Some(rest) = t.strip_prefix(word)
                 && (rest.is_empty() || rest.starts_with(|c: char| c.is_whitespace() || PREFIX_SEPARATORS.contains(c)))
             {
-                t = rest.trim_start_matches(|c: char| c.is_whitespace() || PREFIX_SEPARATORS.contains(c)).to_string();
+                t = rest.trim_start_matches(|c: char| c.is_whitespace() || PREFIX_SEPARATORS.contains(c));
             }
         }
         if t.len() == before || t.is_empty() {
             break;
         }
     }
-    if t.trim().is_empty() { title.trim().to_string() } else { t.trim().to_string() }
+    let t = t.trim();
+    if t.is_empty() { whole.to_string() } else { t.to_string() }
 }
 
 /// What separates a boilerplate word from the headline: 快讯｜, 重磅！, 原创:
 const PREFIX_SEPARATORS: &str = "｜|：:丨!！,，";
 
 /// The text after one bracketed prefix (`【36氪】`, `[独家]`), if it has one.
-fn strip_bracketed(t: &str) -> String {
+fn strip_bracketed(t: &str) -> &str {
     let close = match t.chars().next() {
         Some('【') => '】',
         Some('[') => ']',
         Some('［') => '］',
         Some('〔') => '〕',
-        _ => return t.to_string(),
+        _ => return t,
     };
     match t.find(close) {
-        Some(end) if t[..end].chars().count() <= 12 => t[end + close.len_utf8()..].to_string(),
-        _ => t.to_string(),
+        Some(end) if t[..end].chars().count() <= 12 => &t[end + close.len_utf8()..],
+        _ => t,
     }
 }
 
