@@ -58,7 +58,7 @@ SOURCES=1000 PER_SOURCE=1000 DAYS=200
 DATE=2025-04-02
 
 [[ -x $TIDINGS ]] || { echo "no tidings binary at $TIDINGS (build it, or set TIDINGS)" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
+source "$ROOT/bench/lib.sh"
 need nginx nginx
 need curl curl
 need sqlite3 sqlite3
@@ -70,24 +70,16 @@ NGINX_PID=
 DAEMON_PID=
 SAMPLER_PID=
 LOAD_PID=
-stop() { # $1 = pid, $2 = polite signal
-    [[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
-    kill "-$2" "$1" 2>/dev/null || true
-    for _ in $(seq 400); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-}
 cleanup() {
-    stop "$LOAD_PID" TERM
-    stop "$DAEMON_PID" TERM
-    stop "$SAMPLER_PID" TERM
-    stop "$NGINX_PID" QUIT
+    stop "$LOAD_PID" TERM 400
+    stop "$DAEMON_PID" TERM 400
+    stop "$SAMPLER_PID" TERM 400
+    stop "$NGINX_PID" QUIT 400
     if [[ ${KEEP:-0} = 1 ]]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
 T_START=$(now)
 
 # A private copy of the binary: a rebuild during the run cannot swap it.
@@ -178,37 +170,7 @@ echo "generating $SOURCES feeds (seed $SEED) in $W/www ..." >&2
 python3 "$ROOT/bench/gen_feeds.py" "$W/www" "$SOURCES" "$SEED" >&2
 
 PORT=$(free_port)
-mkdir -p "$W/nginx"
-cat >"$W/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    types { application/rss+xml xml; }
-    default_type application/octet-stream;
-    log_format st '\$status \$request_uri';
-    access_log $W/nginx/access.log st;
-    client_body_temp_path $W/nginx/body;
-    proxy_temp_path $W/nginx/proxy;
-    fastcgi_temp_path $W/nginx/fastcgi;
-    uwsgi_temp_path $W/nginx/uwsgi;
-    scgi_temp_path $W/nginx/scgi;
-    sendfile on;
-    keepalive_requests 10000;
-    server {
-        listen 127.0.0.1:$PORT;
-        root $W/www;
-        location /etag/ { etag on; }
-        location /noetag/ { etag off; }
-    }
-}
-EOF
-nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" &
-NGINX_PID=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
-kill -0 "$NGINX_PID" || { echo "nginx did not start" >&2; cat "$W/nginx/error.log" >&2; exit 1; }
+feed_nginx "$W" "$PORT"
 ACCESS=$W/nginx/access.log
 
 # --- the daemon's schedule, feed dates and config ------------------------------
@@ -335,7 +297,7 @@ curl -s --no-progress-meter -m 60 --parallel --parallel-max 16 -w '%{http_code} 
 T_STEADY=$(echo "$(now) - $T0" | bc -l)
 sleep "$STEADY"
 curl -s -m 5 "$URL/metrics" >"$W/metrics.txt" || true
-stop "$LOAD_PID" TERM
+stop "$LOAD_PID" TERM 400
 LOAD_PID=
 T_TERM=$(now)
 kill -TERM "$DAEMON_PID"

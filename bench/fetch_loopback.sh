@@ -28,7 +28,7 @@ CONC=${CONCURRENCY:-16}
 PER_HOST=${PER_HOST:-$CONC}
 
 [[ -x $TIDINGS ]] || { echo "no tidings binary at $TIDINGS (build it, or set TIDINGS)" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
+source "$ROOT/bench/lib.sh"
 need nginx nginx
 need curl curl
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
@@ -37,18 +37,12 @@ W=$(mktemp -d /tmp/tidings-bench-fetch.XXXXXX)
 chmod 755 "$W" # nginx's workers run as an unprivileged user
 NGINX_PID=
 cleanup() {
-    if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-        kill -QUIT "$NGINX_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$NGINX_PID" 2>/dev/null || true
-    fi
+    stop "$NGINX_PID" QUIT 50
     if [[ ${KEEP:-0} = 1 ]]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
 
 # --- corpus -----------------------------------------------------------------
 echo "generating $SOURCES feeds (seed $SEED) in $W/www ..." >&2
@@ -56,37 +50,7 @@ python3 "$ROOT/bench/gen_feeds.py" "$W/www" "$SOURCES" "$SEED" >&2
 
 # --- nginx ------------------------------------------------------------------
 PORT=$(free_port)
-mkdir -p "$W/nginx"
-cat >"$W/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    types { application/rss+xml xml; }
-    default_type application/octet-stream;
-    log_format st '\$status \$request_uri';
-    access_log $W/nginx/access.log st;
-    client_body_temp_path $W/nginx/body;
-    proxy_temp_path $W/nginx/proxy;
-    fastcgi_temp_path $W/nginx/fastcgi;
-    uwsgi_temp_path $W/nginx/uwsgi;
-    scgi_temp_path $W/nginx/scgi;
-    sendfile on;
-    keepalive_requests 10000;
-    server {
-        listen 127.0.0.1:$PORT;
-        root $W/www;
-        location /etag/ { etag on; }
-        location /noetag/ { etag off; }
-    }
-}
-EOF
-nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" &
-NGINX_PID=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
-kill -0 "$NGINX_PID" || { echo "nginx did not start" >&2; cat "$W/nginx/error.log" >&2; exit 1; }
+feed_nginx "$W" "$PORT"
 ACCESS=$W/nginx/access.log
 
 # --- URL lists, tidings config ----------------------------------------------

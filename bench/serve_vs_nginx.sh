@@ -28,7 +28,7 @@ CONNS=${CONNECTIONS:-32}
 NGINX_WORKERS=${NGINX_WORKERS:-auto}
 
 [[ -x $TIDINGS ]] || { echo "no tidings binary at $TIDINGS (build it, or set TIDINGS)" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
+source "$ROOT/bench/lib.sh"
 need nginx nginx
 need wrk wrk
 need curl curl
@@ -38,12 +38,6 @@ W=$(mktemp -d /tmp/tidings-bench-serve.XXXXXX)
 chmod 755 "$W" # nginx's workers run as an unprivileged user
 NGINX_PID=
 TIDINGS_PID=
-stop() { # $1 = pid, $2 = polite signal
-    [[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
-    kill "-$2" "$1" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-}
 cleanup() {
     stop "$TIDINGS_PID" TERM
     stop "$NGINX_PID" QUIT
@@ -52,8 +46,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 
 # --- the demo's feed, in a temp folder ---------------------------------------
 TPORT=$(free_port)
