@@ -135,7 +135,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     }
 
     // Stop taking work; let what runs finish within a bound; committed data stays either way.
-    let bound = Duration::from_secs(shared.config().config.fetch.timeout_secs + 10);
+    let bound = Duration::from_secs(shared.config().config.fetch.timeout_secs.saturating_add(10));
     let drained = tokio::time::timeout(bound, async { while jobs.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!("jobs still running after {}s: stopped", bound.as_secs());

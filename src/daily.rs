@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
 use crate::config::{Loaded, parse_hh_mm};
 use crate::digest::{self, DigestInput};
@@ -45,7 +45,8 @@ fn gather<S: Storage>(
 ) -> Result<(Vec<StoredItem>, EarlierStories), PublishError> {
     let config = &loaded.config;
     let day = date.format("%Y-%m-%d").to_string();
-    let since = (date - Duration::days(i64::from(config.digest.follow_up_days.max(1)))).format("%Y-%m-%d").to_string();
+    let back = chrono::Days::new(u64::from(config.digest.follow_up_days.max(1)));
+    let since = date.checked_sub_days(back).unwrap_or(NaiveDate::MIN).format("%Y-%m-%d").to_string();
     let earlier = store.stories_between(&since, &day)?;
     let told: HashSet<i64> = earlier.iter().flat_map(|(s, _)| s.item_ids.iter().copied()).collect();
     let mut seen_urls = HashSet::new();

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 
 use crate::config::{FetchConfig, Location};
+use crate::timespan;
 
 /// Bytes fetched from a source, with what the server said about them.
 #[derive(Debug, Clone)]
@@ -348,12 +349,13 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// `max-age` of a Cache-Control value (`s-maxage` wins for shared caches like us).
+/// `max-age` of a Cache-Control value (`s-maxage` wins for shared caches
+/// like us). Counts too large for a u64 saturate, as RFC 9111 asks.
 pub fn max_age(value: &str) -> Option<u64> {
     let mut found = None;
     for part in value.split(',') {
         let Some((k, v)) = part.trim().split_once('=') else { continue };
-        let secs = v.trim().trim_matches('"').parse::<u64>().ok();
+        let secs = timespan::parse_delta_seconds(v.trim().trim_matches('"'));
         match k.trim().to_ascii_lowercase().as_str() {
             "s-maxage" => return secs,
             "max-age" => found = secs,
@@ -363,15 +365,22 @@ pub fn max_age(value: &str) -> Option<u64> {
     found
 }
 
-/// `Retry-After` as seconds or an HTTP date; capped at a week.
+/// The longest a server's Retry-After is obeyed.
+const RETRY_AFTER_CAP: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// `Retry-After` as seconds or an HTTP date, from `now` to a week ahead. A
+/// negative count or a date in the past means now.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let cap = now + chrono::Duration::days(7);
-    let at = if let Ok(secs) = value.trim().parse::<i64>() {
-        now + chrono::Duration::seconds(secs.clamp(0, 7 * 86400))
+    let value = value.trim();
+    let cap = timespan::later(now, RETRY_AFTER_CAP);
+    let at = if let Some(secs) = timespan::parse_delta_seconds(value) {
+        timespan::later(now, timespan::seconds(secs))
+    } else if value.strip_prefix('-').and_then(timespan::parse_delta_seconds).is_some() {
+        now
     } else {
-        DateTime::parse_from_rfc2822(value.trim()).ok()?.with_timezone(&Utc)
+        DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc)
     };
-    Some(at.min(cap))
+    Some(at.clamp(now, cap))
 }
 
 #[cfg(test)]
@@ -389,6 +398,18 @@ mod tests {
         );
         assert_eq!(parse_retry_after("999999999", now), Some(now + chrono::Duration::days(7)));
         assert_eq!(parse_retry_after("soon", now), None);
+        let week = Some(now + chrono::Duration::days(7));
+        for huge in ["99999999999", "18446744073709551615", "1000000000000000000000000000000"] {
+            assert_eq!(parse_retry_after(huge, now), week, "{huge}");
+        }
+        assert_eq!(parse_retry_after("-5", now), Some(now));
+        assert_eq!(parse_retry_after("-99999999999999999999", now), Some(now));
+        assert_eq!(parse_retry_after("02 Apr 1975 01:00:00 GMT", now), Some(now), "a past date");
+        assert_eq!(parse_retry_after("31 Dec 9999 23:59:59 GMT", now), week);
+        assert_eq!(parse_retry_after("01 Jan 99999 00:00:00 GMT", now), week);
+        // Near the end of time nothing overflows.
+        let end = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(parse_retry_after("99999999999", end), Some(end));
     }
 
     #[test]

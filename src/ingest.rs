@@ -19,6 +19,7 @@ use crate::parse;
 use crate::poll;
 use crate::scrape;
 use crate::store::{FetchRecord, SourceState, Storage, StoreError, StoreStats};
+use crate::timespan;
 
 /// What became of one source in a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +204,7 @@ where
     let writer = tokio::task::spawn_blocking(move || write_loop(store, rx, progress, clock, bounds));
 
     let mut tasks = tokio::task::JoinSet::new();
+    let mut running: HashMap<tokio::task::Id, Source> = HashMap::new();
     for (source, state) in selected {
         // Articles of full-text sources already stored are not fetched again.
         let known: Arc<HashSet<String>> = Arc::new(if source.full_text {
@@ -215,7 +217,8 @@ where
             .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host_concurrency.max(1))))
             .clone();
         let (global, fetcher, pages, tx) = (global.clone(), fetcher.clone(), pages.clone(), tx.clone());
-        tasks.spawn(async move {
+        let task_source = source.clone();
+        let task = tasks.spawn(async move {
             // The permit is held until the writer has the result: fetched
             // and parsed feeds waiting for the database stay bounded (the
             // writer is the slower side; without this a daemon with 1,000
@@ -224,15 +227,41 @@ where
             let msg = fetch_one(source, state, &known, (&fetcher, &pages), &host, clock).await;
             let _ = tx.send(msg).await;
         });
+        running.insert(task.id(), task_source);
     }
-    drop(tx);
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined {
-            return Err(IngestError::Worker(e.to_string()));
+    // A fetch that panics fails its own source; the writer records it as any
+    // other failure, with back-off.
+    while let Some(joined) = tasks.join_next_with_id().await {
+        if let Err(e) = joined
+            && let Some(source) = running.remove(&e.id())
+        {
+            let error = format!("internal error while fetching: {}", join_error_message(e));
+            let record = FetchRecord::Failed { error, retry_after: None };
+            let _ = tx.send(Message::Record { source, record, max_age: None, started: Instant::now() }).await;
         }
     }
-    let (report, store) = writer.await.map_err(|e| IngestError::Worker(e.to_string()))?;
+    drop(tx);
+    let (report, store) = writer.await.map_err(|e| {
+        IngestError::Worker(format!("{} (sources written before it stay committed)", join_error_message(e)))
+    })?;
     Ok((report, store))
+}
+
+/// What a panicking task said, or why it stopped.
+fn join_error_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(payload) => panic_message(payload.as_ref()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The text a panic carried.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic without a message".into())
 }
 
 /// The run's notion of "now": fixed in tests, the system clock otherwise.
@@ -296,7 +325,10 @@ async fn fetch_one(
                 },
                 Err(e) => Message::Record {
                     source,
-                    record: FetchRecord::Failed { error: format!("processing crashed: {e}"), retry_after: None },
+                    record: FetchRecord::Failed {
+                        error: format!("internal error while processing: {}", join_error_message(e)),
+                        retry_after: None,
+                    },
                     max_age: None,
                     started,
                 },
@@ -304,7 +336,10 @@ async fn fetch_one(
         }
         Err(e) => Message::Record {
             source,
-            record: FetchRecord::Failed { error: e.to_string(), retry_after: e.retry_after().map(|d| clock.now() + d) },
+            record: FetchRecord::Failed {
+                error: e.to_string(),
+                retry_after: e.retry_after().map(|d| timespan::later(clock.now(), d)),
+            },
             max_age: None,
             started,
         },
@@ -354,7 +389,8 @@ fn schedule<S: Storage>(
     at: DateTime<Utc>,
     bounds: poll::PollBounds,
 ) -> DateTime<Utc> {
-    let entries = store.entries_since(&source.name, at - chrono::Duration::days(7)).unwrap_or(0);
+    let week_ago = at.checked_sub_signed(chrono::TimeDelta::days(7)).unwrap_or(at);
+    let entries = store.entries_since(&source.name, week_ago).unwrap_or(0);
     let (failures, retry_after) = match record {
         FetchRecord::Failed { retry_after, .. } => (failures_before + 1, *retry_after),
         _ => (0, None),
@@ -364,8 +400,8 @@ fn schedule<S: Storage>(
         entries_last_week: entries,
         consecutive_failures: failures,
         configured: source.interval,
-        ttl: fresh.ttl_minutes.map(|m| chrono::Duration::minutes(i64::from(m))),
-        max_age: fresh.max_age.map(|s| chrono::Duration::seconds(s.min(i64::MAX as u64 / 2) as i64)),
+        ttl: fresh.ttl_minutes.map(|m| timespan::minutes(u64::from(m))),
+        max_age: fresh.max_age.map(timespan::seconds),
         retry_after,
     };
     poll::next_fetch(&input, bounds, at)
@@ -393,15 +429,19 @@ fn write_loop<S: Storage>(
         }
         let batched = batch.len() > 1 && store.begin_batch().is_ok();
         let mut reports: Vec<SourceReport> =
-            batch.into_iter().map(|msg| apply(&mut store, msg, &failures, clock, bounds)).collect();
+            batch.iter().map(|msg| apply_isolated(&mut store, msg, &failures, clock, bounds)).collect();
         if batched && let Err(e) = store.end_batch() {
-            for r in reports.iter_mut().filter(|r| !matches!(r.outcome, SourceOutcome::Skipped { .. })) {
-                r.outcome = SourceOutcome::Failed { error: e.to_string() };
-            }
+            // Nothing of the batch was written. Each source is written again
+            // on its own, so that all that can be committed is.
+            store.abort_batch();
+            tracing::warn!(error = %e, sources = batch.len(), "committing a batch failed; writing its sources one by one");
+            reports = batch.iter().map(|msg| apply_isolated(&mut store, msg, &failures, clock, bounds)).collect();
         }
         for r in reports {
             log_fetch(&r);
-            progress(&r);
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| progress(&r))) {
+                tracing::error!(source = %r.name, error = %panic_message(panic.as_ref()), "progress report failed");
+            }
             report.sources.push(r);
         }
     }
@@ -412,10 +452,68 @@ fn write_loop<S: Storage>(
 /// Most fetch results committed together.
 const MAX_BATCH: usize = 64;
 
+/// [`apply`], with a panic kept inside its source: whatever the source's
+/// write had begun is rolled back, the source is recorded as failed with
+/// the reason and backs off like any failure, and the batch goes on.
+fn apply_isolated<S: Storage>(
+    store: &mut S,
+    msg: &Message,
+    failures: &HashMap<String, u32>,
+    clock: Clock,
+    bounds: poll::PollBounds,
+) -> SourceReport {
+    let panic =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(store, msg, failures, clock, bounds))) {
+            Ok(report) => return report,
+            Err(panic) => panic,
+        };
+    let source = msg.source();
+    let error = format!("internal error while processing: {}", panic_message(panic.as_ref()));
+    let at = clock.now();
+    // The schedule itself may be what panicked: back off from the bounds alone.
+    let input = poll::PollInput {
+        source: &source.name,
+        consecutive_failures: failures.get(&source.name).copied().unwrap_or(0).saturating_add(1),
+        ..Default::default()
+    };
+    let next = poll::next_fetch(&input, bounds, at);
+    let record = FetchRecord::Failed { error: error.clone(), retry_after: None };
+    let recorded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.record_fetch(&source.name, &record, at, Some(next))
+    }));
+    let error = match recorded {
+        Ok(Ok(())) => error,
+        Ok(Err(e)) => format!("{error}; recording the failure failed too: {e}"),
+        Err(p) => format!("{error}; recording the failure failed too: {}", panic_message(p.as_ref())),
+    };
+    SourceReport {
+        name: source.name.clone(),
+        url: source.location.as_url(),
+        outcome: SourceOutcome::Failed { error },
+        warnings: vec![],
+        elapsed: msg.started().map(|s| s.elapsed()).unwrap_or_default(),
+    }
+}
+
+impl Message {
+    fn source(&self) -> &Source {
+        match self {
+            Message::Items { source, .. } | Message::Record { source, .. } | Message::Skipped { source, .. } => source,
+        }
+    }
+
+    fn started(&self) -> Option<Instant> {
+        match self {
+            Message::Items { started, .. } | Message::Record { started, .. } => Some(*started),
+            Message::Skipped { .. } => None,
+        }
+    }
+}
+
 /// Stores one fetch result and says how it went.
 fn apply<S: Storage>(
     store: &mut S,
-    msg: Message,
+    msg: &Message,
     failures: &HashMap<String, u32>,
     clock: Clock,
     bounds: poll::PollBounds,
@@ -424,46 +522,56 @@ fn apply<S: Storage>(
     match msg {
         Message::Skipped { source, until } => SourceReport {
             url: source.location.as_url(),
-            name: source.name,
-            outcome: SourceOutcome::Skipped { until },
+            name: source.name.clone(),
+            outcome: SourceOutcome::Skipped { until: *until },
             warnings: vec![],
             elapsed: Duration::ZERO,
         },
         Message::Items { source, processed, record, max_age, started } => {
             let before = failures.get(&source.name).copied().unwrap_or(0);
-            let fresh = Freshness { ttl_minutes: processed.ttl_minutes, max_age };
-            let next = schedule(store, &source, &record, before, fresh, at, bounds);
-            let outcome = match store.store_items(&source.name, &processed.items, &record, at, Some(next)) {
+            let fresh = Freshness { ttl_minutes: processed.ttl_minutes, max_age: *max_age };
+            let next = schedule(store, source, record, before, fresh, at, bounds);
+            let outcome = match store.store_items(&source.name, &processed.items, record, at, Some(next)) {
                 Ok(stats) => SourceOutcome::Stored(stats),
                 Err(e) => SourceOutcome::Failed { error: e.to_string() },
             };
             SourceReport {
                 url: source.location.as_url(),
-                name: source.name,
+                name: source.name.clone(),
                 outcome,
-                warnings: processed.warnings,
+                warnings: processed.warnings.iter().cloned().chain(max_age_warning(*max_age)).collect(),
                 elapsed: started.elapsed(),
             }
         }
         Message::Record { source, record, max_age, started } => {
             let before = failures.get(&source.name).copied().unwrap_or(0);
-            let next = schedule(store, &source, &record, before, Freshness { ttl_minutes: None, max_age }, at, bounds);
-            let mut outcome = match &record {
+            let fresh = Freshness { ttl_minutes: None, max_age: *max_age };
+            let next = schedule(store, source, record, before, fresh, at, bounds);
+            let mut outcome = match record {
                 FetchRecord::Failed { error, .. } => SourceOutcome::Failed { error: error.clone() },
                 _ => SourceOutcome::NotModified,
             };
-            if let Err(e) = store.record_fetch(&source.name, &record, at, Some(next)) {
+            if let Err(e) = store.record_fetch(&source.name, record, at, Some(next)) {
                 outcome = SourceOutcome::Failed { error: e.to_string() };
             }
             SourceReport {
                 url: source.location.as_url(),
-                name: source.name,
+                name: source.name.clone(),
                 outcome,
-                warnings: vec![],
+                warnings: max_age_warning(*max_age).into_iter().collect(),
                 elapsed: started.elapsed(),
             }
         }
     }
+}
+
+/// A word for the operator when a server asks to be left alone for longer
+/// than any outside span is taken to mean.
+fn max_age_warning(max_age: Option<u64>) -> Option<String> {
+    let secs = max_age?;
+    (secs > timespan::longest().num_seconds().unsigned_abs()).then(|| {
+        format!("Cache-Control max-age of {secs} s is longer than a year; polled at the schedule's maximum interval")
+    })
 }
 
 /// One structured log line per fetch: source, status, time taken, new items.
@@ -480,5 +588,212 @@ fn log_fetch(r: &SourceReport) {
         SourceOutcome::Failed { error } => {
             tracing::warn!(source = %r.name, url = %r.url, status = "failed", ms, error = %error, "fetched")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scrape::PageMeta;
+    use crate::store::{ItemPatch, PostRecord, SqliteStore, StoredItem, StoryRecord};
+    use chrono::TimeZone;
+
+    /// A real SQLite store that panics while storing one named source, and
+    /// can fail its next batch commits (rolling them back, as a full disk would).
+    struct Faulty {
+        inner: SqliteStore,
+        panic_on: &'static str,
+        failing_commits: usize,
+        batches: usize,
+    }
+
+    impl Storage for Faulty {
+        fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError> {
+            self.inner.sync_sources(sources)
+        }
+        fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
+            self.inner.source_states()
+        }
+        fn record_fetch(
+            &mut self,
+            source: &str,
+            record: &FetchRecord,
+            at: DateTime<Utc>,
+            next: Option<DateTime<Utc>>,
+        ) -> Result<(), StoreError> {
+            self.inner.record_fetch(source, record, at, next)
+        }
+        fn store_items(
+            &mut self,
+            source: &str,
+            items: &[Item],
+            record: &FetchRecord,
+            at: DateTime<Utc>,
+            next: Option<DateTime<Utc>>,
+        ) -> Result<StoreStats, StoreError> {
+            assert_ne!(source, self.panic_on, "injected fault");
+            self.inner.store_items(source, items, record, at, next)
+        }
+        fn begin_batch(&mut self) -> Result<(), StoreError> {
+            self.batches += 1;
+            self.inner.begin_batch()
+        }
+        fn end_batch(&mut self) -> Result<(), StoreError> {
+            if self.failing_commits > 0 {
+                self.failing_commits -= 1;
+                self.inner.abort_batch();
+                return Err(StoreError::Locked { path: "injected".into(), waited_secs: 0 });
+            }
+            self.inner.end_batch()
+        }
+        fn abort_batch(&mut self) {
+            self.inner.abort_batch()
+        }
+        fn item_urls(&self, source: &str) -> Result<Vec<String>, StoreError> {
+            self.inner.item_urls(source)
+        }
+        fn cached_page(&self, url: &str) -> Result<Option<PageMeta>, StoreError> {
+            self.inner.cached_page(url)
+        }
+        fn cache_page(&mut self, url: &str, meta: &PageMeta, at: DateTime<Utc>) -> Result<(), StoreError> {
+            self.inner.cache_page(url, meta, at)
+        }
+        fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
+            self.inner.enrich_item(id, patch)
+        }
+        fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+            self.inner.set_next_fetch(source, at)
+        }
+        fn entries_since(&self, source: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+            self.inner.entries_since(source, since)
+        }
+        fn items_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<StoredItem>, StoreError> {
+            self.inner.items_between(start, end)
+        }
+        fn stories_between(&self, from: &str, before: &str) -> Result<Vec<(StoryRecord, Vec<StoredItem>)>, StoreError> {
+            self.inner.stories_between(from, before)
+        }
+        fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError> {
+            self.inner.save_post(post, stories)
+        }
+        fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {
+            self.inner.post(date)
+        }
+        fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError> {
+            self.inner.recent_posts(limit)
+        }
+        fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError> {
+            self.inner.stories_with_tag(tag, limit)
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 4, 2, 0, 0, 0).unwrap()
+    }
+
+    fn source(name: &str) -> Source {
+        let url = url::Url::parse(&format!("https://{name}.example/feed")).unwrap();
+        Source::new(name, Location::Http(url), chrono_tz::Asia::Shanghai)
+    }
+
+    /// A fetched feed of two items for `name`.
+    fn items_of(name: &str) -> Message {
+        let s = source(name);
+        let feed = format!(
+            "<rss version=\"2.0\"><channel><title>{name}</title>\
+             <item><title>{name} 发布新模型</title><link>https://{name}.example/1</link></item>\
+             <item><title>{name} 完成融资</title><link>https://{name}.example/2</link></item></channel></rss>"
+        );
+        let fetched = Fetched::from_bytes(feed.into_bytes(), s.location.as_url());
+        let processed = process(&s, &fetched, now()).unwrap();
+        let record = FetchRecord::Fetched { etag: None, last_modified: None };
+        Message::Items { source: s, processed, record, max_age: None, started: Instant::now() }
+    }
+
+    /// Runs the writer over `messages`, all waiting at once: one batch.
+    fn write_all(store: Faulty, messages: Vec<Message>) -> (HashMap<String, SourceOutcome>, Faulty) {
+        let names: Vec<(String, String)> =
+            messages.iter().map(|m| (m.source().name.clone(), m.source().location.as_url())).collect();
+        let mut store = store;
+        store.sync_sources(&names).unwrap();
+        let (tx, rx) = mpsc::channel(messages.len());
+        for m in messages {
+            tx.try_send(m).ok().unwrap();
+        }
+        drop(tx);
+        let clock = Clock { fixed: Some(now()), start: now() };
+        let (report, store) = write_loop(store, rx, Box::new(|_| {}), clock, poll::PollBounds::default());
+        (report.sources.into_iter().map(|r| (r.name, r.outcome)).collect(), store)
+    }
+
+    fn faulty(dir: &tempfile::TempDir, panic_on: &'static str, failing_commits: usize) -> Faulty {
+        let inner = SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap();
+        Faulty { inner, panic_on, failing_commits, batches: 0 }
+    }
+
+    #[test]
+    fn a_panic_stays_inside_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let messages = vec![items_of("alpha"), items_of("boom"), items_of("gamma")];
+        let (out, store) = write_all(faulty(&dir, "boom", 0), messages);
+        assert_eq!(store.batches, 1, "the three wrote as one batch");
+        assert!(matches!(out["alpha"], SourceOutcome::Stored(StoreStats { new: 2, .. })), "{out:?}");
+        assert!(matches!(out["gamma"], SourceOutcome::Stored(StoreStats { new: 2, .. })), "{out:?}");
+        let SourceOutcome::Failed { error } = &out["boom"] else { panic!("{out:?}") };
+        assert!(error.starts_with("internal error while processing: ") && error.contains("injected fault"), "{error}");
+
+        let states: HashMap<String, SourceState> =
+            store.source_states().unwrap().into_iter().map(|s| (s.name.clone(), s)).collect();
+        assert_eq!(states["alpha"].item_count, 2);
+        assert_eq!(states["gamma"].item_count, 2);
+        let boom = &states["boom"];
+        assert_eq!((boom.item_count, boom.consecutive_failures), (0, 1));
+        assert_eq!(boom.last_status.as_deref(), Some("failed"));
+        assert!(boom.last_error.as_deref().is_some_and(|e| e.contains("injected fault")));
+        // The first back-off: the schedule's minimum, plus jitter.
+        let wait = boom.next_fetch_at.unwrap() - now();
+        assert!(wait >= chrono::TimeDelta::minutes(5) && wait <= chrono::TimeDelta::minutes(6), "{wait}");
+    }
+
+    #[test]
+    fn a_failed_batch_commit_still_commits_what_it_can() {
+        let dir = tempfile::tempdir().unwrap();
+        let messages = vec![items_of("alpha"), items_of("beta"), items_of("gamma")];
+        let (out, store) = write_all(faulty(&dir, "none", 1), messages);
+        assert_eq!(store.batches, 1);
+        for name in ["alpha", "beta", "gamma"] {
+            assert!(matches!(out[name], SourceOutcome::Stored(StoreStats { new: 2, .. })), "{name}: {out:?}");
+        }
+        let counts: Vec<u64> = store.source_states().unwrap().iter().map(|s| s.item_count).collect();
+        assert_eq!(counts, [2, 2, 2]);
+    }
+
+    #[test]
+    fn extreme_freshness_headers_schedule_within_the_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut messages = Vec::new();
+        for (name, max_age, ttl) in [
+            ("max", Some(u64::MAX), None),
+            ("huge", Some(99_999_999_999_999_999), Some(u32::MAX)),
+            ("zero", Some(0), Some(0)),
+        ] {
+            let Message::Items { source, mut processed, record, started, .. } = items_of(name) else { unreachable!() };
+            processed.ttl_minutes = ttl;
+            messages.push(Message::Items { source, processed, record, max_age, started });
+        }
+        let (out, store) = write_all(faulty(&dir, "none", 0), messages);
+        assert!(out.values().all(|o| matches!(o, SourceOutcome::Stored(_))), "{out:?}");
+        for state in store.source_states().unwrap() {
+            let wait = state.next_fetch_at.unwrap() - now();
+            let day = chrono::TimeDelta::hours(24);
+            if state.name == "zero" {
+                assert!(wait <= day + day / 10, "{}: {wait}", state.name);
+            } else {
+                assert!(wait >= day && wait <= day + day / 10, "{}: {wait}", state.name);
+            }
+        }
+        let warned = max_age_warning(Some(u64::MAX)).unwrap();
+        assert!(warned.contains("18446744073709551615 s is longer than a year"), "{warned}");
+        assert_eq!(max_age_warning(Some(31_536_000)), None, "a year is a plausible max-age");
     }
 }

@@ -31,3 +31,4 @@ pub mod serve;
 pub mod store;
 pub mod subscriptions;
 pub mod tag;
+pub mod timespan;

@@ -73,7 +73,7 @@ enum Command {
     /// Fetch, then write the day's digest post and the feeds.
     Digest {
         /// The day to digest, YYYY-MM-DD (default: today in the site's timezone).
-        #[arg(long)]
+        #[arg(long, value_parser = digest_date)]
         date: Option<chrono::NaiveDate>,
         /// Use what is already stored; do not fetch first.
         #[arg(long)]
@@ -208,6 +208,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A `--date`: YYYY-MM-DD, in the years a digest can cover.
+fn digest_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    let d: chrono::NaiveDate = s.parse().map_err(|e| format!("{e} (expected YYYY-MM-DD)"))?;
+    let year = chrono::Datelike::year(&d);
+    if !(1970..=9999).contains(&year) {
+        return Err(format!("year {year} is outside 1970–9999"));
+    }
+    Ok(d)
 }
 
 fn open_store(cfg: &config::Config) -> anyhow::Result<SqliteStore> {

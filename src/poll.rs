@@ -7,6 +7,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::timespan;
+
 /// What the policy looks at after a fetch.
 #[derive(Debug, Clone, Default)]
 pub struct PollInput<'a> {
@@ -56,7 +58,7 @@ pub fn interval(input: &PollInput<'_>, bounds: PollBounds) -> Duration {
         // 5 min, 10 min, 20 min, … capped at the maximum.
         let exp = input.consecutive_failures.saturating_sub(1).min(20);
         let backoff = bounds.min.num_seconds().saturating_mul(1i64 << exp);
-        Duration::seconds(backoff).min(bounds.max)
+        Duration::try_seconds(backoff).unwrap_or(bounds.max).min(bounds.max)
     } else if let Some(c) = input.configured {
         c
     } else if input.entries_last_week == 0 {
@@ -73,7 +75,7 @@ pub fn interval(input: &PollInput<'_>, bounds: PollBounds) -> Duration {
 /// The next time to fetch, after a fetch at `now`.
 pub fn next_fetch(input: &PollInput<'_>, bounds: PollBounds, now: DateTime<Utc>) -> DateTime<Utc> {
     let i = interval(input, bounds);
-    let next = now + i + jitter(input.source, i);
+    let next = timespan::later(timespan::later(now, i), jitter(input.source, i));
     match input.retry_after {
         Some(r) if r > next => r,
         _ => next,

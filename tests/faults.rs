@@ -54,6 +54,19 @@ fn digest(config: &Path, date: &str) -> std::process::Output {
 }
 
 #[test]
+fn a_date_outside_the_calendar_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), &hostile_feed(), "out");
+    for (date, says) in [("0000-01-01", "year 0 is outside 1970–9999"), ("+262143-12-31", "out of range")] {
+        let out = bin().arg("--config").arg(&cfg).args(["digest", "--no-fetch", "--date", date]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{date}: {stderr}");
+        assert!(stderr.contains(says) && !stderr.contains("panicked"), "{date}: {stderr}");
+    }
+    assert!(!dir.path().join("db").exists() && !dir.path().join("out").exists(), "nothing was touched");
+}
+
+#[test]
 fn hostile_text_never_breaks_or_enters_the_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let config = setup(dir.path(), &hostile_feed(), "site");

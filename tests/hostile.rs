@@ -218,3 +218,118 @@ async fn odd_dates_titles_and_links() {
     assert_eq!(t["garbage"].0, None);
     assert_eq!(t["relative"].0.as_deref(), Some(server.url("/news/1.html").as_str()));
 }
+
+/// Numbers no clock can hold, beside two good sources, through the binary
+/// three runs in a row: a `max-age` past chrono's range (it used to panic
+/// the one writer and roll back the batch, every run), a Retry-After of
+/// three thousand years, a `<ttl>` and `sy:updateFrequency` past any
+/// integer, dates in years 0 and 99999 and as Unix times past the calendar.
+/// Every run exits 0, stores the good sources, names each hostile source at
+/// most once, and sets its next fetch time within the schedule's bounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_past_any_clock_never_stop_the_run() {
+    let server = common::start(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let items = |prefix: &str, dates: &[&str]| -> String {
+        dates
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                format!("<item><title>{prefix} {i}</title><link>http://a.example/{prefix}/{i}</link><pubDate>{d}</pubDate></item>")
+            })
+            .collect()
+    };
+    let odd = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"><channel><title>t</title>\
+         <ttl>99999999999999999999999999999</ttl><sy:updatePeriod>hourly</sy:updatePeriod>\
+         <sy:updateFrequency>18446744073709551616</sy:updateFrequency>{}</channel></rss>",
+        items(
+            "odd",
+            &[
+                "Sat, 01 Jan 0000 00:00:00 GMT",
+                "Sat, 01 Jan 99999 00:00:00 GMT",
+                "99999999999999",
+                "-9223372036854775808",
+                "1e30"
+            ]
+        )
+    );
+    let sources = vec![
+        ("good-zh", server.url("/feeds/rss2-zh.xml")),
+        ("good-en", server.url("/feeds/atom10-en.xml")),
+        (
+            "max-age",
+            server.put(
+                "max-age.xml",
+                rss(&items("max-age", &["Wed, 02 Apr 2025 08:30:00 +0800"])),
+                &[("Cache-Control", "public, max-age=99999999999999999")],
+            ),
+        ),
+        (
+            "retry-after",
+            server.put("retry.xml", b"busy".to_vec(), &[(":status", "503"), ("Retry-After", "99999999999")]),
+        ),
+        ("odd-numbers", server.put("odd.xml", odd.into_bytes(), &[])),
+    ];
+    let cfg = common::write_config(dir.path(), &sources, FETCH);
+    let db = dir.path().join("data/t.sqlite");
+    let day = chrono::TimeDelta::hours(24);
+    for run in 1..=3 {
+        let before = chrono::Utc::now();
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("fetch")
+            .output()
+            .await
+            .unwrap();
+        let after = chrono::Utc::now();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "run {run}: {stdout}\n{stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "run {run}: {stderr}");
+        for name in ["good-zh", "good-en", "max-age", "odd-numbers"] {
+            assert!(stdout.lines().any(|l| l.starts_with(name) && l.contains(" ok ")), "run {run}, {name}: {stdout}");
+        }
+        // Named once each: the server's long max-age as a warning, the
+        // 503 as its failure on the first run (then skipped until its week).
+        let named = |name: &str| stderr.matches(&format!("source {name} (")).count();
+        assert_eq!(named("max-age"), 1, "run {run}: {stderr}");
+        assert!(stderr.contains("max-age of 99999999999999999 s is longer than a year"), "run {run}: {stderr}");
+        assert_eq!(named("retry-after"), usize::from(run == 1), "run {run}: {stderr}");
+        if run > 1 {
+            assert!(stdout.lines().any(|l| l.starts_with("retry-after") && l.contains("skipped")), "{stdout}");
+        }
+        assert_eq!(named("good-zh") + named("good-en") + named("odd-numbers"), 0, "run {run}: {stderr}");
+
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let state = |name: &str| -> (i64, Option<i64>, Option<i64>) {
+            conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id), next_fetch_at, retry_after_until
+                 FROM sources s WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+        };
+        let at = |t: Option<i64>| chrono::DateTime::from_timestamp(t.unwrap(), 0).unwrap();
+        for name in ["good-zh", "good-en"] {
+            assert!(state(name).0 > 0, "run {run}: {name} stored nothing");
+        }
+        // Only a run that fetched moves the schedule; all the first run's
+        // waits are long, so later runs (asking every source) fetch again.
+        for name in ["max-age", "odd-numbers"] {
+            let (count, next, _) = state(name);
+            assert!(count > 0, "run {run}: {name} stored nothing");
+            let next = at(next);
+            assert!(next >= before + day && next <= after + day + day / 10, "run {run}, {name}: next fetch {next}");
+        }
+        let (_, next, until) = state("retry-after");
+        let (next, until) = (at(next), at(until));
+        assert!(until <= after + chrono::TimeDelta::days(7) && until >= before, "{until}");
+        assert!(next >= before, "{next}");
+    }
+    // Dates past the calendar are not believed: the first-seen time stands in.
+    let t = titles(dir.path(), "odd-numbers");
+    assert_eq!(t.len(), 5);
+    assert!(t.iter().all(|(_, _, from_feed)| !from_feed), "{t:?}");
+}

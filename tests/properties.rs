@@ -151,3 +151,103 @@ proptest! {
         prop_assert_eq!(doc["tags"][0].as_str().unwrap_or(""), unliquid(&any));
     }
 }
+
+/// Instants from chrono's first to its last, with the edges themselves
+/// and today's neighbourhood weighted in.
+fn instant_strategy() -> impl Strategy<Value = chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, Utc};
+    let (min, max) = (DateTime::<Utc>::MIN_UTC.timestamp(), DateTime::<Utc>::MAX_UTC.timestamp());
+    prop_oneof![
+        Just(DateTime::<Utc>::MIN_UTC),
+        Just(DateTime::<Utc>::MAX_UTC),
+        (min..=max).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)),
+        (1_700_000_000i64..1_900_000_000).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap_or_default()),
+    ]
+}
+
+/// Numbers as servers and pages write them: every width up to 40 digits,
+/// the integer edges, signs and exponents.
+fn number_strategy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        "[0-9]{1,40}",
+        "-[0-9]{1,30}",
+        prop::sample::select(vec![
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1000000000000000000000000000000",
+            "99999999999",
+            "1e30",
+            "0",
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Header → schedule: any Cache-Control max-age, Retry-After, `<ttl>` and
+    /// failure count, at any instant, gives a next fetch time without
+    /// panicking; from a sane "now" it lies between now and the longest wait
+    /// the policy allows (its maximum plus jitter, or a week's Retry-After).
+    #[test]
+    fn any_freshness_header_schedules_within_the_bounds(
+        max_age in number_strategy(),
+        retry in number_strategy(),
+        ttl in number_strategy(),
+        failures in any::<u32>(),
+        entries in any::<u64>(),
+        now in instant_strategy(),
+    ) {
+        use tidings::{fetch, poll, timespan};
+        let bounds = poll::PollBounds::default();
+        let retry_after = fetch::parse_retry_after(&retry, now);
+        if let Some(r) = retry_after {
+            prop_assert!(r >= now);
+            prop_assert!(r <= timespan::later(now, chrono::TimeDelta::days(7)));
+        }
+        let input = poll::PollInput {
+            source: "s",
+            entries_last_week: entries,
+            consecutive_failures: failures,
+            configured: None,
+            ttl: timespan::parse_delta_seconds(&ttl).map(timespan::minutes),
+            max_age: fetch::max_age(&format!("public, max-age={max_age}")).map(timespan::seconds),
+            retry_after,
+        };
+        let next = poll::next_fetch(&input, bounds, now);
+        prop_assert!(next >= now);
+        if timespan::sane(now) {
+            let longest = (bounds.max + bounds.max / 10).max(chrono::TimeDelta::days(7));
+            prop_assert!(next - now <= longest, "{} after {now}", next - now);
+        }
+    }
+
+    /// Relative and absolute page dates: any count of any unit, at any
+    /// instant, is no date or a date in the sane calendar, never after now.
+    #[test]
+    fn any_page_date_is_no_date_or_a_sane_one(
+        n in number_strategy(),
+        unit in prop::sample::select(vec!["秒前", "分钟前", "小时前", "个小时前", "天前", " days ago", " hours ago", " sec ago", ""]),
+        now in instant_strategy(),
+    ) {
+        use tidings::parse::dates::{parse_date, parse_page_date};
+        let text = format!("{n}{unit}");
+        let tz = chrono_tz::Asia::Shanghai;
+        if let Some(d) = parse_page_date(&text, tz, now)
+            && !unit.is_empty()
+        {
+            prop_assert!(tidings::timespan::sane(d) && d <= now, "{text} at {now}: {d}");
+        }
+        let _ = parse_date(&text, tz);
+        for year in ["0000", "0001", "9999"] {
+            let _ = parse_page_date(&format!("{year}-01-01 00:00"), tz, now);
+            let _ = parse_page_date("12-31 23:59", tz, now);
+            let _ = parse_page_date("昨天 23:59", tz, now);
+        }
+    }
+}

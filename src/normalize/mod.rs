@@ -102,7 +102,7 @@ pub fn normalize_item(raw: RawItem, ctx: &Context) -> Option<Item> {
 /// A date from before feeds existed, or from the future, is not believed:
 /// the first-seen time stands in.
 fn believable(d: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    d.year() >= 1995 && d <= now + Duration::minutes(10)
+    d.year() >= 1995 && d <= crate::timespan::later(now, Duration::minutes(10))
 }
 
 fn identity(policy: IdPolicy, guid: Option<&str>, url: Option<&str>, hash: &str) -> String {
@@ -194,6 +194,13 @@ mod tests {
         assert_eq!(normalize_item(r.clone(), &c).unwrap().published, None);
         r.published = Some(Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap());
         assert_eq!(normalize_item(r.clone(), &c).unwrap().published, None);
+        for extreme in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+            r.published = Some(extreme);
+            r.updated = Some(extreme);
+            let i = normalize_item(r.clone(), &c).unwrap();
+            assert_eq!((i.published, i.updated), (None, None));
+        }
+        r.updated = None;
         r.published = Some(Utc.with_ymd_and_hms(2025, 4, 2, 1, 0, 0).unwrap());
         assert!(normalize_item(r, &c).unwrap().published.is_some());
     }

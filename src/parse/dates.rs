@@ -6,6 +6,8 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::timespan::{self, Unit};
+
 /// Parses a feed date; `None` when nothing sensible can be read.
 pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let s = input.trim();
@@ -14,6 +16,10 @@ pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
+    }
+    // Unix time, in seconds or milliseconds (pages and APIs write both).
+    if matches!(s.len(), 9 | 10 | 12 | 13) && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok().and_then(timespan::from_unix);
     }
     // The common RSS form with a numeric offset ("…08:00:00 +0800") means
     // the same to chrono as to us; named zones (CST!) need our reading.
@@ -242,28 +248,31 @@ pub fn parse_page_date(input: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTi
     if s == "刚刚" || s.eq_ignore_ascii_case("just now") {
         return Some(now);
     }
-    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
-    if let Ok(n) = digits.parse::<i64>() {
-        let rest = s[digits.len()..].trim().to_ascii_lowercase();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 {
+        // A count too long for a u64 is still a count: of an absurd age.
+        let n = s[..digits].parse::<u64>().unwrap_or(u64::MAX);
+        let rest = s[digits..].trim().to_ascii_lowercase();
         let unit = match rest.as_str() {
-            r if r.starts_with("秒") || r.starts_with("sec") => Some(chrono::Duration::seconds(n)),
-            r if r.starts_with("分钟") || r.starts_with("min") => Some(chrono::Duration::minutes(n)),
-            r if r.starts_with("小时") || r.starts_with("个小时") || r.starts_with("hour") => {
-                Some(chrono::Duration::hours(n))
-            }
-            r if r.starts_with("天") || r.starts_with("day") => Some(chrono::Duration::days(n)),
+            r if r.starts_with("秒") || r.starts_with("sec") => Some(Unit::Seconds),
+            r if r.starts_with("分钟") || r.starts_with("min") => Some(Unit::Minutes),
+            r if r.starts_with("小时") || r.starts_with("个小时") || r.starts_with("hour") => Some(Unit::Hours),
+            r if r.starts_with("天") || r.starts_with("day") => Some(Unit::Days),
             _ => None,
         };
-        if let Some(d) = unit
+        if let Some(unit) = unit
             && (rest.contains('前') || rest.contains("ago"))
         {
-            return Some(now - d);
+            return timespan::ago(now, n, unit);
         }
     }
-    let local_now = now.with_timezone(&tz);
+    // Today in the source's zone; checked, as `with_timezone` panics at the
+    // ends of chrono's range.
+    let offset = tz.offset_from_utc_datetime(&now.naive_utc()).fix();
+    let today = now.naive_utc().checked_add_offset(offset)?.date();
     for (word, days_back) in [("今天", 0), ("昨天", 1), ("前天", 2)] {
         if let Some(rest) = s.strip_prefix(word) {
-            let day = local_now.date_naive() - chrono::Duration::days(days_back);
+            let day = today.checked_sub_days(chrono::Days::new(days_back))?;
             let time = parse_time(rest.trim()).map(|(t, _)| t).unwrap_or(NaiveTime::MIN);
             return tz.from_local_datetime(&day.and_time(time)).earliest().map(|d| d.with_timezone(&Utc));
         }
@@ -272,10 +281,10 @@ pub fn parse_page_date(input: &str, tz: Tz, now: DateTime<Utc>) -> Option<DateTi
         return Some(d);
     }
     // A month and day without a year: this year, unless that is in the future.
-    let with_year = format!("{}-{}", local_now.year(), s.replace('月', "-").replace('日', " ").replace('/', "-"));
+    let with_year = format!("{}-{}", today.year(), s.replace('月', "-").replace('日', " ").replace('/', "-"));
     let this_year = parse_date(&with_year, tz)?;
-    if this_year > now + chrono::Duration::days(1) {
-        let last = format!("{}-{}", local_now.year() - 1, s.replace('月', "-").replace('日', " ").replace('/', "-"));
+    if this_year > timespan::later(now, chrono::TimeDelta::days(1)) {
+        let last = format!("{}-{}", today.year() - 1, s.replace('月', "-").replace('日', " ").replace('/', "-"));
         return parse_date(&last, tz);
     }
     Some(this_year)
@@ -345,6 +354,33 @@ mod tests {
         assert_eq!(p("12-31 23:00"), Some("2024-12-31T15:00:00+00:00".into()));
         assert_eq!(p("2025年4月1日 08:30"), Some("2025-04-01T00:30:00+00:00".into()));
         assert_eq!(p("yesterday-ish"), None);
+    }
+
+    #[test]
+    fn extreme_numbers_are_no_date_and_no_panic() {
+        let now = Utc.with_ymd_and_hms(2025, 4, 2, 4, 0, 0).unwrap();
+        let p = |s: &str| parse_page_date(s, Tz::Asia__Shanghai, now);
+        for s in [
+            "99999999天前",
+            "9223372036854775807秒前",
+            "18446744073709551615 days ago",
+            "1000000000000000000000000000000 hours ago",
+            "106751991167300天前",
+            "30000天前",
+        ] {
+            assert_eq!(p(s), None, "{s}");
+        }
+        // Unix time, seconds and milliseconds; out of the calendar is no date.
+        assert_eq!(sh("1743553800"), Some("2025-04-02T00:30:00+00:00".into()));
+        assert_eq!(sh("1743553800000"), Some("2025-04-02T00:30:00+00:00".into()));
+        assert_eq!(p("1743553800"), Some(Utc.with_ymd_and_hms(2025, 4, 2, 0, 30, 0).unwrap()));
+        assert_eq!(sh("99999-01-01T00:00:00Z"), None);
+        assert_eq!(sh("Sat, 01 Jan 99999 00:00:00 +0000"), None);
+        // Near the end of chrono's range, relative words do not overflow.
+        let end = DateTime::<Utc>::MAX_UTC;
+        let _ = parse_page_date("12-31 23:00", Tz::Asia__Shanghai, end);
+        let _ = parse_page_date("前天", Tz::Asia__Shanghai, DateTime::<Utc>::MIN_UTC);
+        assert_eq!(parse_page_date("3小时前", Tz::UTC, DateTime::<Utc>::MIN_UTC), None);
     }
 
     #[test]

@@ -1,14 +1,26 @@
 //! JSON Feed 1.0 and 1.1.
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::ParseError;
 use super::dates::parse_date;
 use crate::model::{FeedFormat, RawFeed, RawItem};
+use crate::timespan;
 
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// A date as RFC 3339 text, as the spec asks, or as the Unix time some
+/// generators write instead (checked: any JSON number may stand there).
+fn date(v: &Value, key: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    match v.get(key)? {
+        Value::String(s) => parse_date(s, tz),
+        Value::Number(n) => timespan::from_json_number(n),
+        _ => None,
+    }
 }
 
 /// Parses a JSON Feed document.
@@ -44,8 +56,8 @@ pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
                 title: text(i, "title"),
                 title_is_html: false,
                 link: text(i, "url").or_else(|| text(i, "external_url")),
-                published: text(i, "date_published").and_then(|d| parse_date(&d, tz)),
-                updated: text(i, "date_modified").and_then(|d| parse_date(&d, tz)),
+                published: date(i, "date_published", tz),
+                updated: date(i, "date_modified", tz),
                 authors,
                 summary: text(i, "summary").map(|s| html_escape::encode_text(&s).into_owned()),
                 content: content_html.or(content_text),
@@ -77,4 +89,28 @@ pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
         repairs: Vec::new(),
         ttl_minutes: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn published(date: &str) -> Option<DateTime<Utc>> {
+        let doc = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{{"id":"1","title":"x","date_published":{date}}}]}}"#
+        );
+        parse_json(&doc, Tz::Asia__Shanghai).unwrap().items[0].published
+    }
+
+    #[test]
+    fn dates_as_text_or_unix_numbers_of_any_size() {
+        let want = Some(Utc.with_ymd_and_hms(2025, 4, 2, 0, 30, 0).unwrap());
+        assert_eq!(published(r#""2025-04-02T08:30:00+08:00""#), want);
+        assert_eq!(published("1743553800"), want);
+        assert_eq!(published("1743553800000"), want);
+        for extreme in ["1e300", "-1e300", "18446744073709551615", "-9223372036854775808", "1e30", "null", "[]"] {
+            assert_eq!(published(extreme), None, "{extreme}");
+        }
+    }
 }

@@ -26,6 +26,8 @@ enum Ns {
     Media,
     Itunes,
     Rdf,
+    /// RSS 1.0's syndication module: `sy:updatePeriod`, `sy:updateFrequency`.
+    Sy,
     Other,
 }
 
@@ -46,6 +48,7 @@ fn ns_of(r: &ResolveResult<'_>) -> Ns {
             "http://search.yahoo.com/mrss" | "http://video.search.yahoo.com/mrss" => Ns::Media,
             "http://www.itunes.com/dtds/podcast-1.0.dtd" => Ns::Itunes,
             "http://www.w3.org/1999/02/22-rdf-syntax-ns#" => Ns::Rdf,
+            "http://purl.org/rss/1.0/modules/syndication" => Ns::Sy,
             _ => Ns::Other,
         },
     }
@@ -79,6 +82,8 @@ enum Field {
     ChannelTitle,
     ChannelLink,
     ChannelTtl,
+    UpdatePeriod,
+    UpdateFrequency,
 }
 
 /// The few element names whose children are read differently.
@@ -161,6 +166,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
     reader.config_mut().check_end_names = true;
     let doc_base = base.and_then(|b| Url::parse(b).ok());
     let mut feed = RawFeed::default();
+    let (mut update_period, mut update_frequency) = (None, None);
     let mut root_seen = false;
     let mut depth = 0usize;
     let mut bases: Vec<(usize, Url)> = Vec::new();
@@ -395,13 +401,13 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                                 start: after,
                             });
                         }
-                        (Ns::Rss, "ttl") if !empty => {
-                            capture = Some(Capture {
-                                depth: depth_now,
-                                field: Field::ChannelTtl,
-                                kind: TextKind::Text,
-                                start: after,
-                            });
+                        (Ns::Rss, "ttl") | (Ns::Sy, "updatePeriod" | "updateFrequency") if !empty => {
+                            let field = match local {
+                                "ttl" => Field::ChannelTtl,
+                                "updatePeriod" => Field::UpdatePeriod,
+                                _ => Field::UpdateFrequency,
+                            };
+                            capture = Some(Capture { depth: depth_now, field, kind: TextKind::Text, start: after });
                         }
                         (Ns::Atom, "link") => {
                             let rel = attr(e, "rel").unwrap_or_else(|| "alternate".into());
@@ -439,7 +445,9 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                                 feed.link = Some(resolve(value.trim(), base));
                             }
                         }
-                        Field::ChannelTtl => feed.ttl_minutes = value.trim().parse().ok(),
+                        Field::ChannelTtl => feed.ttl_minutes = minutes_of(&value),
+                        Field::UpdatePeriod => update_period = period_minutes(&value),
+                        Field::UpdateFrequency => update_frequency = minutes_of(&value),
                         _ => {
                             if let Some(it) = item.as_mut() {
                                 apply(it, field, kind, value, base, tz);
@@ -474,7 +482,30 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
             message: format!("unexpected end of input ({depth} element(s) left open)"),
         });
     }
+    if feed.ttl_minutes.is_none() && (update_period.is_some() || update_frequency.is_some()) {
+        // The module's defaults: daily, once.
+        let period = update_period.unwrap_or(24 * 60);
+        feed.ttl_minutes = update_frequency.filter(|f| *f > 0).map_or(Some(period), |f| period.checked_div(f));
+    }
     Ok(feed)
+}
+
+/// A count of minutes as a feed writes it (`<ttl>`, `sy:updateFrequency`):
+/// digits, saturating rather than failing when too large.
+fn minutes_of(value: &str) -> Option<u32> {
+    crate::timespan::parse_delta_seconds(value).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Minutes in an `sy:updatePeriod`.
+fn period_minutes(value: &str) -> Option<u32> {
+    Some(match value.trim().to_ascii_lowercase().as_str() {
+        "hourly" => 60,
+        "daily" => 24 * 60,
+        "weekly" => 7 * 24 * 60,
+        "monthly" => 30 * 24 * 60,
+        "yearly" => 365 * 24 * 60,
+        _ => return None,
+    })
 }
 
 /// The field an element directly inside an item fills.
@@ -652,7 +683,8 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
                 it.item.categories.push(trimmed.to_string());
             }
         }
-        Field::ChannelTitle | Field::ChannelLink | Field::ChannelTtl => {}
+        Field::ChannelTitle | Field::ChannelLink | Field::ChannelTtl | Field::UpdatePeriod | Field::UpdateFrequency => {
+        }
     }
 }
 
@@ -763,6 +795,36 @@ mod tests {
         }
         assert!(already_serialized("https://example.cn/a/1.html?utm_source=rss"));
         assert!(!already_serialized("https://example.cn:8080/a"));
+    }
+
+    #[test]
+    fn ttl_and_syndication_module_of_any_size() {
+        let ttl = |channel: &str| {
+            let doc = format!(
+                r#"<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title>{channel}<item><title>x</title></item></channel></rss>"#
+            );
+            parse_xml(&doc, None, SH).unwrap().ttl_minutes
+        };
+        assert_eq!(ttl("<ttl>99999999999999999999999999999</ttl>"), Some(u32::MAX));
+        assert_eq!(ttl("<ttl>-5</ttl>"), None);
+        assert_eq!(
+            ttl("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>"),
+            Some(30)
+        );
+        assert_eq!(ttl("<sy:updatePeriod>weekly</sy:updatePeriod>"), Some(7 * 24 * 60));
+        assert_eq!(ttl("<sy:updateFrequency>4</sy:updateFrequency>"), Some(6 * 60), "daily by default");
+        assert_eq!(
+            ttl("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>0</sy:updateFrequency>"),
+            Some(60)
+        );
+        assert_eq!(
+            ttl(
+                "<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>18446744073709551616</sy:updateFrequency>"
+            ),
+            Some(0)
+        );
+        assert_eq!(ttl("<sy:updatePeriod>sometimes</sy:updatePeriod>"), None);
+        assert_eq!(ttl("<ttl>90</ttl><sy:updatePeriod>yearly</sy:updatePeriod>"), Some(90), "ttl wins");
     }
 
     #[test]

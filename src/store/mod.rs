@@ -162,10 +162,15 @@ pub trait Storage {
     fn begin_batch(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
-    /// Commits the writes since [`Storage::begin_batch`].
+    /// Commits the writes since [`Storage::begin_batch`]. When the commit
+    /// fails, none of them is written.
     fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Drops the writes since [`Storage::begin_batch`], if any are still
+    /// pending: after a failed [`Storage::end_batch`], the store takes
+    /// writes on their own again.
+    fn abort_batch(&mut self) {}
     /// Canonical URLs of a source's stored items.
     fn item_urls(&self, source: &str) -> Result<Vec<String>, StoreError>;
     /// What an article page said when it was last read, if it was.

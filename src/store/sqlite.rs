@@ -461,6 +461,12 @@ impl Storage for SqliteStore {
         Ok(())
     }
 
+    fn abort_batch(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
     fn record_fetch(
         &mut self,
         source: &str,

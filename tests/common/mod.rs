@@ -57,7 +57,8 @@ impl FixtureServer {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Serves `body` at `/body/<name>` with the given extra headers.
+    /// Serves `body` at `/body/<name>` with the given extra headers (a
+    /// `:status` entry sets the status code).
     pub fn put(&self, name: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> String {
         let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         self.bodies.lock().unwrap().insert(name.to_string(), (body, headers));
@@ -231,6 +232,11 @@ async fn registered(State(s): State<AppState>, UrlPath(name): UrlPath<String>, h
     let mut resp = body.into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
     for (k, v) in headers {
+        // `:status` sets the response's status instead of a header.
+        if k == ":status" {
+            *resp.status_mut() = v.parse().ok().and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(StatusCode::OK);
+            continue;
+        }
         if let (Ok(k), Ok(v)) = (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
             resp.headers_mut().insert(k, v);
         }
