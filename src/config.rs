@@ -65,6 +65,7 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub schedule: ScheduleConfig,
     pub taxonomy: TaxonomyRef,
+    pub entities: EntitiesRef,
     pub sources: SourcesRef,
     pub serve: ServeConfig,
     /// Folder of the config file; relative paths were resolved against it.
@@ -278,6 +279,15 @@ impl Default for TaxonomyRef {
     fn default() -> Self {
         TaxonomyRef { file: PathBuf::from("taxonomy.toml") }
     }
+}
+
+/// `[entities]`: the gazetteer of companies, products, people, places and
+/// regulators. Without a file, the one shipped in `config/entities.toml`
+/// (compiled in) is used.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EntitiesRef {
+    pub file: Option<PathBuf>,
 }
 
 /// `[sources]`
@@ -514,12 +524,13 @@ fn default_weight() -> f64 {
     1.0
 }
 
-/// Everything loaded: config, sources and taxonomy.
+/// Everything loaded: config, sources, taxonomy and gazetteer.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub config: Config,
     pub sources: Vec<Source>,
     pub taxonomy: Taxonomy,
+    pub entities: std::sync::Arc<crate::entities::Gazetteer>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -602,6 +613,7 @@ impl Config {
         config.storage.database = resolve_path(&base_dir, &config.storage.database);
         config.output.dir = resolve_path(&base_dir, &config.output.dir);
         config.taxonomy.file = resolve_path(&base_dir, &config.taxonomy.file);
+        config.entities.file = config.entities.file.as_ref().map(|f| resolve_path(&base_dir, f));
         config.sources.file = resolve_path(&base_dir, &config.sources.file);
         config.base_dir = base_dir;
         config.path = path.to_path_buf();
@@ -850,6 +862,22 @@ pub fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
     if problems.is_empty() { Ok(taxonomy) } else { Err(ConfigError { problems }) }
 }
 
+/// Reads and checks a gazetteer file: every problem with its line and key.
+pub fn load_entities(path: &Path) -> Result<crate::entities::Gazetteer, ConfigError> {
+    let (file, text): (crate::entities::EntitiesFile, String) = parse_toml(path)?;
+    crate::entities::Gazetteer::from_entries(file.entity).map_err(|problems| ConfigError {
+        problems: problems
+            .into_iter()
+            .map(|p| ConfigProblem {
+                file: path.to_path_buf(),
+                line: table_key_line(&text, "entity", p.index, p.key),
+                key: Some(format!("entity[{}].{}", p.index, p.key)),
+                message: p.message,
+            })
+            .collect(),
+    })
+}
+
 /// Loads config, sources and taxonomy, failing with every problem found.
 pub fn load_all(config_path: &Path) -> Result<Loaded, ConfigError> {
     let config = Config::load(config_path)?;
@@ -862,7 +890,14 @@ pub fn load_all(config_path: &Path) -> Result<Loaded, ConfigError> {
         problems.extend(e.problems);
         Taxonomy::default()
     });
-    if problems.is_empty() { Ok(Loaded { config, sources, taxonomy }) } else { Err(ConfigError { problems }) }
+    let entities = match &config.entities.file {
+        None => std::sync::Arc::new(crate::entities::Gazetteer::builtin().clone()),
+        Some(file) => std::sync::Arc::new(load_entities(file).unwrap_or_else(|e| {
+            problems.extend(e.problems);
+            crate::entities::Gazetteer::default()
+        })),
+    };
+    if problems.is_empty() { Ok(Loaded { config, sources, taxonomy, entities }) } else { Err(ConfigError { problems }) }
 }
 
 #[cfg(test)]

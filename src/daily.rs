@@ -37,7 +37,7 @@ pub struct PostSummary {
 type EarlierStories = Vec<(StoryRecord, Vec<StoredItem>)>;
 
 /// The window's items not told in an earlier post, and the earlier stories.
-fn gather<S: Storage>(
+pub(crate) fn gather<S: Storage>(
     loaded: &Loaded,
     store: &S,
     date: NaiveDate,
@@ -75,7 +75,16 @@ pub async fn run<S: Storage>(
     let day = date.format("%Y-%m-%d").to_string();
     let tagger = Tagger::new(&loaded.taxonomy);
     let build = |candidates: Vec<StoredItem>, earlier| {
-        digest::build(DigestInput { date, window, candidates, earlier, tagger: &tagger, settings: &config.digest })
+        digest::build(DigestInput {
+            date,
+            window,
+            candidates,
+            earlier,
+            tagger: &tagger,
+            settings: &config.digest,
+            entities: &loaded.entities,
+            language: &config.site.language,
+        })
     };
     let (candidates, earlier) = gather(loaded, store, date, window)?;
     let mut built = build(candidates.clone(), earlier);

@@ -1,8 +1,41 @@
-//! Text folding before comparing or matching: Traditional → Simplified,
-//! full-width → half-width (NFKC), lower case, outlet boilerplate dropped,
-//! punctuation to spaces. Clustering and tagging both see text this way.
+//! Text folding before comparing or matching: Traditional → Simplified
+//! with Taiwan/Hong Kong vocabulary (晶片 → 芯片, 軟體 → 软件, 伺服器 →
+//! 服务器, 人工智慧 → 人工智能), full-width → half-width (NFKC), lower case,
+//! outlet boilerplate dropped, punctuation to spaces. Clustering, entity
+//! matching and tagging all see text this way.
 
+use std::sync::LazyLock;
+
+use ferrous_opencc::OpenCC;
+use ferrous_opencc::config::BuiltinConfig;
 use unicode_normalization::UnicodeNormalization;
+
+/// OpenCC's Taiwan-to-mainland conversion with phrases (`tw2sp`): regional
+/// vocabulary, not just characters. Its dictionaries are compiled into the
+/// binary; should they fail to load, character conversion alone stands in.
+static REGIONAL: LazyLock<Option<OpenCC>> = LazyLock::new(|| match OpenCC::from_config(BuiltinConfig::Tw2sp) {
+    Ok(cc) => Some(cc),
+    Err(e) => {
+        tracing::warn!(error = %e, "OpenCC tw2sp dictionaries did not load: Traditional text is converted by character only");
+        None
+    }
+});
+
+/// Traditional → Simplified. Text without Traditional characters (nearly
+/// all mainland text) costs one character-level pass; only text that has
+/// them goes through OpenCC's phrase segmentation.
+pub fn simplify(text: &str) -> String {
+    let by_char = fast2s::convert(text);
+    if by_char == text {
+        return by_char;
+    }
+    match REGIONAL.as_ref() {
+        // OpenCC's tables leave a few characters Traditional; the
+        // character pass takes the rest.
+        Some(cc) => fast2s::convert(&cc.convert(text)),
+        None => by_char,
+    }
+}
 
 /// Words outlets put around headlines that say nothing about the story.
 const BOILERPLATE: &[&str] =
@@ -14,7 +47,7 @@ pub fn fold(text: &str) -> String {
         Some(s) => s,
         None => text.nfkc().collect(),
     };
-    let simplified = fast2s::convert(&nfkc);
+    let simplified = simplify(&nfkc);
     let mut out = String::with_capacity(simplified.len());
     let mut space = false;
     for c in simplified.chars().flat_map(char::to_lowercase) {
@@ -114,7 +147,23 @@ mod tests {
     #[test]
     fn folding() {
         assert_eq!(fold("ＯｐｅｎＡＩ發佈ＧＰＴ－５！"), "openai发布gpt-5");
-        assert_eq!(fold("人工智慧產業，AI眼鏡"), "人工智慧产业 ai眼镜");
+        assert_eq!(fold("人工智慧產業，AI眼鏡"), "人工智能产业 ai眼镜");
+    }
+
+    #[test]
+    fn regional_vocabulary_folds_to_mainland_words() {
+        for (taiwan, mainland) in [
+            ("台積電晶片產能", "台积电芯片产能"),
+            ("人工智慧軟體", "人工智能软件"),
+            ("伺服器與記憶體", "服务器与内存"),
+            ("資料中心網路", "数据中心网络"),
+            ("演算法程式碼", "算法代码"),
+        ] {
+            assert_eq!(fold(taiwan), mainland, "{taiwan}");
+        }
+        // Simplified text passes unchanged, and so does text without Han.
+        assert_eq!(simplify("英伟达发布新芯片"), "英伟达发布新芯片");
+        assert_eq!(simplify("NVIDIA unveils a chip"), "NVIDIA unveils a chip");
     }
 
     #[test]

@@ -70,6 +70,15 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Show how a day's reports were grouped into stories: what joined each
+    /// story and on what evidence, and which near pairs were kept apart and why.
+    Explain {
+        /// The day, YYYY-MM-DD (default: today in the site's timezone).
+        #[arg(long, value_parser = digest_date)]
+        date: Option<chrono::NaiveDate>,
+        /// Only the stories holding these item links.
+        urls: Vec<String>,
+    },
     /// Fetch, then write the day's digest post and the feeds.
     Digest {
         /// The day to digest, YYYY-MM-DD (default: today in the site's timezone).
@@ -109,10 +118,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => {
             let loaded = config::load_all(&cli.config)?;
             println!(
-                "{}: ok ({} sources, {} tags)",
+                "{}: ok ({} sources, {} tags, {} entities)",
                 cli.config.display(),
                 loaded.sources.len(),
-                loaded.taxonomy.tag.len()
+                loaded.taxonomy.tag.len(),
+                loaded.entities.len()
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -189,6 +199,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
             let rep = runtime.block_on(daily::run(&loaded, &mut store, date, fetcher.as_ref()))?;
             print!("{}", report::daily_summary(&rep));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { date, urls } => {
+            let loaded = config::load_all(&cli.config)?;
+            let store = open_store(&loaded.config)?;
+            let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
+            print!("{}", tidings::explain::explain_day(&loaded, &store, date, &urls)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch { source } => {

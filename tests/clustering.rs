@@ -28,7 +28,7 @@ fn evaluate(p: &Params) -> Scores {
         labels.push((a, a + 1, pair["same"].as_bool().unwrap()));
     }
     let view: Vec<Doc<'_>> = docs.iter().map(|(t, s)| Doc { title: t, text: s }).collect();
-    let groups = cluster(&view, p);
+    let groups = cluster(&view, p, tidings::entities::Gazetteer::builtin());
     let mut story = vec![0; docs.len()];
     for (g, members) in groups.iter().enumerate() {
         for &m in members {

@@ -130,6 +130,14 @@ fn demo_post_has_the_samples_shape_and_six_merged_stories() {
                 assert!(!sec.contains(&format!("({u})")), "{story} holds {title} ({class})");
             }
         }
+        // Told in English and Traditional Chinese too, the story is shown
+        // once, headed in the site's language (zh-CN).
+        let headline = sec.lines().next().unwrap_or("");
+        assert_eq!(
+            tidings::cluster::evidence::Script::of(headline),
+            tidings::cluster::evidence::Script::Simplified,
+            "{story}: {headline}"
+        );
         assert!(sec.contains("\n来源："), "{story}: no sources line");
         assert!(sec.contains("\n标签："), "{story}: no tags line");
     }
@@ -213,7 +221,8 @@ fn rerun_is_byte_identical_and_feeds_follow_the_rules() {
     let glasses =
         tag_channel.items.iter().find(|i| i.title.as_deref().unwrap().contains("余江")).expect("AI眼镜 story");
     let html = glasses.description.as_deref().unwrap();
-    assert_eq!(html.matches("<a href=").count(), 4, "{html}");
+    // Four mainland outlets, TechNode in English and 數位時代 in Traditional Chinese.
+    assert_eq!(html.matches("<a href=").count(), 6, "{html}");
     let guids: HashSet<&str> = tag_channel.items.iter().map(|i| i.guid.as_ref().unwrap().value.as_str()).collect();
     assert_eq!(guids.len(), tag_channel.items.len(), "duplicate guids");
     assert!(tag_text.contains("rel=\"self\""));
@@ -299,4 +308,30 @@ async fn an_html_source_joins_the_right_stories_and_enrichment_brings_images() {
     let cfg = config.clone();
     tokio::task::spawn_blocking(move || tidings(&cfg, &["digest", "--date", "2025-04-02"])).await.unwrap();
     assert_eq!(server.hits("/html/articles/zhu-xiaohu.html"), hits);
+}
+
+/// `tidings explain` on the demo day: the English and Traditional reports
+/// are in their Chinese stories with the evidence named, near pairs kept
+/// apart carry their reason, and item links narrow the output.
+#[test]
+fn explain_shows_what_joined_and_what_was_kept_apart() {
+    let (dir, config) = setup(&[]);
+    tidings(&config, &["digest", "--date", "2025-04-02"]);
+    let (all, _) = tidings(&config, &["explain", "--date", "2025-04-02"]);
+    assert!(all.starts_with("2025-04-02: "), "{all}");
+    let glasses = "Chinese eyewear hub Yujiang bets on AI glasses as industry conference opens";
+    let story = all.split("\nstory of ").find(|s| s.contains(glasses)).expect("the English S1 report");
+    assert!(story.starts_with("6 report(s)"), "{story}");
+    assert!(story.contains("2025中国AI眼镜产业发展大会在江西余江开幕"), "{story}");
+    assert!(story.contains("(Latin)") && story.contains("(Traditional)"), "{story}");
+    assert!(story.contains("across languages, evidence"), "{story}");
+    assert!(story.contains("names ") && story.contains("余江"), "{story}");
+    assert!(all.contains("kept apart:"), "{all}");
+    // One item's link: only its story.
+    let urls = item_urls(&dir.path().join("db/t.sqlite"));
+    let (one, _) = tidings(&config, &["explain", "--date", "2025-04-02", &urls[glasses]]);
+    assert_eq!(one.matches("\nstory of ").count(), 1, "{one}");
+    assert!(one.contains(glasses), "{one}");
+    let (none, _) = tidings(&config, &["explain", "--date", "2025-04-02", "https://nowhere.example/x"]);
+    assert!(none.contains("not in this day's window: https://nowhere.example/x"), "{none}");
 }

@@ -244,6 +244,41 @@ fn every_config_mistake_names_file_line_and_key() {
 }
 
 #[test]
+fn gazetteer_mistakes_name_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), &hostile_feed(), "out");
+    let text =
+        std::fs::read_to_string(&cfg).unwrap().replace("[sources]", "[entities]\nfile = \"ent.toml\"\n\n[sources]");
+    std::fs::write(&cfg, text).unwrap();
+    let ent = "[[entity]]\nid = \"nvidia\"\nkind = \"company\"\nnames = [\"英伟达\", \"NVIDIA\"]\n\n\
+               [[entity]]\nid = \"huida\"\nkind = \"company\"\nnames = [\"輝達\"]\n\n\
+               [[entity]]\nid = \"empty\"\nkind = \"company\"\nnames = []\n\n\
+               [[entity]]\nid = \"h20\"\nkind = \"product\"\nnames = [\"H20\"]\nparent = \"nvdia\"\n";
+    std::fs::write(dir.path().join("ent.toml"), ent).unwrap();
+    let out = bin().arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for want in [
+        // 輝達 folds to 英伟达: one name, two ids.
+        "ent.toml:9: key `entity[1].names`: name `輝達` of `huida` is already a name of `nvidia`",
+        "ent.toml:14: key `entity[2].names`: `empty` has no names",
+        "ent.toml:20: key `entity[3].parent`: `h20`: parent `nvdia` is not an id in the file",
+    ] {
+        assert!(stderr.contains(want), "expected {want:?} in\n{stderr}");
+    }
+    std::fs::write(dir.path().join("ent.toml"), "[[entity]]\nid = \"x\"\nkind = \"startup\"\nnames = [\"某某\"]\n")
+        .unwrap();
+    let out = bin().arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ent.toml:3: key `entity.kind`"), "{stderr}");
+    // The shipped gazetteer passes.
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/tidings.toml");
+    let out = bin().arg("--config").arg(&shipped).arg("check").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains(" entities)"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn sigkill_during_digest_twenty_times_never_shows_half_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("feeds/samples");

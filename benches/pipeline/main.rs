@@ -247,7 +247,7 @@ fn bench_cluster(explain: bool) {
     let docs: Vec<Doc<'_>> = set.titles.iter().map(|t| Doc { title: t, text: "" }).collect();
     let before = peak_rss_mb();
     let start = Instant::now();
-    let groups = cluster(&docs, &Params::default());
+    let groups = cluster(&docs, &Params::default(), tidings::entities::Gazetteer::builtin());
     let secs = start.elapsed().as_secs_f64();
     let mut story = vec![0usize; docs.len()];
     for (g, members) in groups.iter().enumerate() {
@@ -290,7 +290,7 @@ fn bench_cluster(explain: bool) {
         sizes.sort_unstable_by(|a, b| b.cmp(a));
         println!("  largest groups: {:?}", &sizes[..sizes.len().min(10)]);
         let p = Params::default();
-        let pairs = tidings::cluster::similar_pairs(&docs, &p);
+        let pairs = tidings::cluster::similar_pairs(&docs, &p, tidings::entities::Gazetteer::builtin());
         let mut wrong: Vec<_> = pairs.iter().filter(|x| x.joins(&p) && set.event[x.a] != set.event[x.b]).collect();
         println!("  {} candidate pairs; {} wrong pairs join", pairs.len(), wrong.len());
         wrong.sort_by(|x, y| y.headline.total_cmp(&x.headline));

@@ -15,10 +15,21 @@
 //! couple of characters apart, same figures) join outright; pairs whose
 //! cosine similarity reaches the threshold join strongest first while the
 //! groups stay alike on average (see [`cluster`]).
+//!
+//! Names of the gazetteer ([`crate::entities`]) become one feature per
+//! actor whatever the language or script (英伟达, 輝達 and NVIDIA are one),
+//! and reports in different languages or scripts, which share few words,
+//! join on the evidence they share ([`evidence`]): actors, figures in one
+//! notation, unusual Latin tokens, topic words. Headlines naming different
+//! actors never join, however alike their words.
+
+pub mod evidence;
 
 use std::collections::HashMap;
 
+use crate::entities::{EntityKind, Gazetteer, Mention};
 use crate::fold::{fold, is_han, strip_boilerplate};
+use evidence::{Profile, Script, Shared, Veto, Weights, shared, veto, veto_with_figures};
 
 /// One item as the clusterer sees it.
 #[derive(Debug, Clone, Copy)]
@@ -52,11 +63,19 @@ pub struct Params {
     /// Similarity is multiplied by this when the headlines carry different
     /// figures (80亿元 vs 39亿元) that the other item never mentions.
     pub figure_conflict: f64,
+    /// Similarity is multiplied by this when the two items state two or
+    /// more of the same figures (92.7 and 89.2; 80亿元 and 30%), in any notation.
+    pub figure_agreement: f64,
     /// Weight of a Latin word (a name, a model, a figure) against one Chinese bigram.
     pub latin_weight: f64,
     /// Two groups joined by a pair alike in text merge only when the mean
     /// similarity across them reaches this share of `threshold`.
     pub group_link: f64,
+    /// Evidence score ([`evidence::shared`]) from which reports in
+    /// different languages or scripts are one story.
+    pub cross_threshold: f64,
+    /// Weights of that evidence.
+    pub weights: Weights,
 }
 
 impl Default for Params {
@@ -70,8 +89,11 @@ impl Default for Params {
             title_weight: 1.0,
             idf_power: 1.5,
             figure_conflict: 0.6,
+            figure_agreement: 1.25,
             latin_weight: 3.0,
             group_link: 0.75,
+            cross_threshold: 2.0,
+            weights: Weights::default(),
         }
     }
 }
@@ -86,8 +108,27 @@ const STOPWORDS: &[&str] = &[
     "we", "you",
 ];
 
-/// Features of a text: Han bigrams and Latin/digit words.
-fn features(folded: &str, weight: f64, latin: f64, out: &mut HashMap<String, f64>) {
+/// Features of a text: one per named entity (whatever name or script it
+/// was written in), then Han bigrams and Latin/digit words of the rest.
+fn features(folded: &str, mentions: &[Mention], weight: f64, latin: f64, out: &mut HashMap<String, f64>) {
+    let masked;
+    let folded = if mentions.is_empty() {
+        folded
+    } else {
+        let mut text = folded.to_string();
+        for m in mentions {
+            // As much as the name's own words would have counted: a Latin
+            // name as one Latin word, a Chinese one as its bigrams.
+            let name = &folded[m.start..m.end];
+            let han = name.chars().filter(|c| is_han(*c)).count();
+            let w = if han >= 2 { (han - 1) as f64 } else { latin };
+            *out.entry(format!("@{}", m.entity)).or_default() += weight * w;
+            // Spaces of the same length keep the other offsets valid.
+            text.replace_range(m.start..m.end, &" ".repeat(m.end - m.start));
+        }
+        masked = text;
+        masked.as_str()
+    };
     for run in folded.split(' ') {
         let mut han: Vec<char> = Vec::new();
         let mut word = String::new();
@@ -124,21 +165,49 @@ fn features(folded: &str, weight: f64, latin: f64, out: &mut HashMap<String, f64
     }
 }
 
-fn doc_features(doc: &Doc<'_>, p: &Params) -> HashMap<String, f64> {
+fn doc_features(doc: &Prepared, gaz: &Gazetteer, p: &Params) -> HashMap<String, f64> {
+    // Actors become one feature whatever their name; countries and topic
+    // words stay words, as they are in every language's own text.
+    let actors = |text: &str| -> Vec<Mention> {
+        gaz.find(text)
+            .into_iter()
+            .filter(|m| {
+                gaz.entity(m.entity).is_some_and(|e| !matches!(e.kind, EntityKind::Country | EntityKind::Topic))
+            })
+            .collect()
+    };
     let mut f = HashMap::new();
-    features(&fold(&strip_boilerplate(doc.title)), p.title_weight, p.latin_weight, &mut f);
-    let lead: String = doc.text.chars().take(p.lead_chars).collect();
-    features(&fold(&lead), 1.0, p.latin_weight, &mut f);
+    features(&doc.title, &actors(&doc.title), p.title_weight, p.latin_weight, &mut f);
+    features(&doc.lead, &actors(&doc.lead), 1.0, p.latin_weight, &mut f);
     f
 }
 
+/// A report folded once for every comparison: undecorated headline and
+/// lead as [`fold`] gives them, and its [`Profile`].
+struct Prepared {
+    title: String,
+    lead: String,
+    profile: Profile,
+}
+
+impl Prepared {
+    fn new(doc: &Doc<'_>, gaz: &Gazetteer, p: &Params) -> Prepared {
+        let undecorated = strip_boilerplate(doc.title);
+        let title = fold(&undecorated);
+        let raw_lead: String = doc.text.chars().take(p.lead_chars).collect();
+        let lead = fold(&raw_lead);
+        let profile = Profile::new(gaz, &undecorated, &title, &lead, &raw_lead);
+        Prepared { title, lead, profile }
+    }
+}
+
 /// Sparse unit vectors of the docs, by feature id.
-fn vectors(docs: &[Doc<'_>], p: &Params) -> (Vec<Vec<(u32, f64)>>, Vec<usize>) {
+fn vectors(docs: &[Prepared], gaz: &Gazetteer, p: &Params) -> (Vec<Vec<(u32, f64)>>, Vec<usize>) {
     let mut ids: HashMap<String, u32> = HashMap::new();
     let raw: Vec<Vec<(u32, f64)>> = docs
         .iter()
         .map(|d| {
-            let mut v: Vec<(u32, f64)> = doc_features(d, p)
+            let mut v: Vec<(u32, f64)> = doc_features(d, gaz, p)
                 .into_iter()
                 .map(|(k, tf)| {
                     let next = ids.len() as u32;
@@ -199,52 +268,6 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
         x = parent[x];
     }
     x
-}
-
-/// Figures in a text: numbers that are not years.
-fn figures(folded: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for c in folded.chars().chain([' ']) {
-        if c.is_ascii_digit() || (c == '.' && !cur.is_empty()) {
-            cur.push(c);
-        } else if !cur.is_empty() {
-            let n = cur.trim_end_matches('.').to_string();
-            let year = n.len() == 4 && (n.starts_with("19") || n.starts_with("20"));
-            if !year && !n.is_empty() {
-                out.push(n);
-            }
-            cur.clear();
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Headline figures and all figures of each doc.
-struct Figures {
-    title: Vec<String>,
-    all: Vec<String>,
-}
-
-fn doc_figures(doc: &Doc<'_>, p: &Params) -> Figures {
-    let title = figures(&fold(doc.title));
-    let lead: String = doc.text.chars().take(p.lead_chars).collect();
-    let mut all = figures(&fold(&lead));
-    all.extend(title.iter().cloned());
-    all.sort();
-    all.dedup();
-    Figures { title, all }
-}
-
-/// Whether the headlines state different figures that neither item's text shares.
-fn figures_conflict(a: &Figures, b: &Figures) -> bool {
-    if a.title.is_empty() || b.title.is_empty() {
-        return false;
-    }
-    let shared = a.title.iter().any(|x| b.all.contains(x)) || b.title.iter().any(|x| a.all.contains(x));
-    !shared
 }
 
 /// How many of a headline's rarest shingles index it. Two headlines
@@ -309,14 +332,14 @@ struct Headline {
 }
 
 impl Headline {
-    fn new(title: &str, ids: &mut Shingles) -> Headline {
-        let folded = fold(&strip_boilerplate(title));
-        let mut shingles: Vec<u32> = headline_shingles(&folded).into_iter().map(|h| ids.id(h)).collect();
+    /// `folded` is the undecorated headline as [`fold`] gives it.
+    fn new(folded: &str, figures: &[crate::figures::Figure], ids: &mut Shingles) -> Headline {
+        let mut shingles: Vec<u32> = headline_shingles(folded).into_iter().map(|h| ids.id(h)).collect();
         shingles.sort_unstable();
         let text: String = folded.chars().filter(|c| *c != ' ').collect();
-        let figures = figures(&folded)
-            .iter()
-            .fold(0u64, |acc, f| mix(acc ^ f.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| mix(h ^ u64::from(b)))));
+        let figures = figures.iter().fold(0u64, |acc, f| {
+            mix(acc ^ f.to_string().bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| mix(h ^ u64::from(b))))
+        });
         Headline { chars: text.chars().count(), text: text.into(), shingles: shingles.into(), figures }
     }
 }
@@ -498,7 +521,7 @@ impl PrefixIndex {
 }
 
 /// How alike two items are.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pair {
     pub a: usize,
     pub b: usize,
@@ -515,32 +538,69 @@ pub struct Pair {
     /// (outlet decoration and punctuation aside), when at most
     /// [`Params::copy_edits`] and the figures agree.
     pub edits: Option<usize>,
+    /// For reports in different languages or scripts: the evidence they share.
+    pub shared: Option<Shared>,
+    /// Why the two are not one story whatever else they share: their
+    /// headlines name different actors (or, across languages, state
+    /// different figures of one kind).
+    pub veto: Option<Veto>,
 }
 
 impl Pair {
-    /// Whether the two items are one story.
+    /// Whether the pair's own evidence makes the two items one story.
     pub fn joins(&self, p: &Params) -> bool {
-        self.cosine.is_some_and(|c| c >= p.threshold) || self.headline >= p.copy_threshold || self.edits.is_some()
+        self.veto.is_none() && (self.is_copy(p) || self.by_text(p) || self.across(p))
+    }
+
+    fn is_copy(&self, p: &Params) -> bool {
+        self.edits.is_some() || self.headline >= p.copy_threshold
+    }
+
+    fn by_text(&self, p: &Params) -> bool {
+        self.cosine.is_some_and(|c| c >= p.threshold)
+    }
+
+    fn across(&self, p: &Params) -> bool {
+        self.shared
+            .as_ref()
+            .is_some_and(|s| s.actor && s.score >= p.cross_threshold && s.support >= p.weights.min_support)
+    }
+
+    /// Whether the pair came near joining: worth showing an editor.
+    fn near(&self, p: &Params) -> bool {
+        self.edits.is_some()
+            || self.headline >= p.copy_threshold * 0.6
+            || self.cosine.is_some_and(|c| c >= p.threshold * 0.6)
+            || self.shared.as_ref().is_some_and(|s| s.score >= p.cross_threshold * 0.6)
     }
 }
 
 /// Similarity of every candidate pair (a < b), for inspection and tests.
 ///
-/// Candidates come two ways: items sharing a rarer feature (a name, a
+/// Candidates come three ways: items sharing a rarer feature (a name, a
 /// model, an uncommon bigram), which finds the same story told in other
-/// words; and prefix filtering over headline shingles, which finds copies
-/// of one headline even when most words in it are common across the corpus.
-pub fn similar_pairs(docs: &[Doc<'_>], p: &Params) -> Vec<Pair> {
+/// words; prefix filtering over headline shingles, which finds copies of
+/// one headline even when most words in it are common across the corpus;
+/// and, for reports in different languages or scripts, a name both mention.
+pub fn similar_pairs(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer) -> Vec<Pair> {
     let mut out = Vec::new();
-    each_pair(docs, p, |pair| out.push(pair));
+    let prepared: Vec<Prepared> = docs.iter().map(|d| Prepared::new(d, gaz, p)).collect();
+    each_pair(docs, &prepared, gaz, p, |pair| out.push(pair));
     out
 }
 
 /// Calls `f` with every candidate pair once, without holding them all;
 /// returns the docs' TF-IDF vectors (empty when no doc has text).
-fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(u32, f64)>> {
+fn each_pair(
+    docs: &[Doc<'_>],
+    prepared: &[Prepared],
+    gaz: &Gazetteer,
+    p: &Params,
+    mut f: impl FnMut(Pair),
+) -> Vec<Vec<(u32, f64)>> {
     let mut shingles = Shingles::default();
-    let headlines: Vec<Headline> = docs.iter().map(|d| Headline::new(d.title, &mut shingles)).collect();
+    let headlines: Vec<Headline> =
+        prepared.iter().map(|d| Headline::new(&d.title, &d.profile.title_figures, &mut shingles)).collect();
     shingles.weigh(docs.len());
     // Identical headlines (long enough to mean something) pair with their
     // first occurrence only, and only that one is indexed: a headline
@@ -562,13 +622,7 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(
     // Headline-only items are compared only as copies (see `Pair::cosine`):
     // without any text there is no cosine to compute.
     let any_text = docs.iter().any(|d| !d.text.trim().is_empty());
-    let (vecs, df, figs) = if any_text {
-        let (vecs, df) = vectors(docs, p);
-        let figs: Vec<Figures> = docs.iter().map(|d| doc_figures(d, p)).collect();
-        (vecs, df, figs)
-    } else {
-        (Vec::new(), Vec::new(), Vec::new())
-    };
+    let (vecs, df) = if any_text { vectors(prepared, gaz, p) } else { (Vec::new(), Vec::new()) };
     // Features shared by many items say nothing about which event; they do
     // not generate candidates (they still count in the similarity). A fixed
     // cap keeps the candidate pairs near-linear in the number of items.
@@ -579,6 +633,21 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(
                 postings.entry(*id).or_default().push(i as u32);
             }
         }
+    }
+    // Across languages and scripts: reports naming one actor, by script.
+    // Only a day with more than one script pays for this.
+    let mut scripts: Vec<Script> = prepared.iter().filter_map(|d| d.profile.script).collect();
+    scripts.sort_unstable();
+    scripts.dedup();
+    let mut named: HashMap<(u32, Script), Vec<u32>> = HashMap::new();
+    if scripts.len() > 1 {
+        for (i, d) in prepared.iter().enumerate() {
+            let Some(script) = d.profile.script else { continue };
+            for id in d.profile.named.iter().chain(&d.profile.topics) {
+                named.entry((*id, script)).or_default().push(i as u32);
+            }
+        }
+        named.retain(|_, list| list.len() <= MAX_POSTING * 4);
     }
     let (mut partners, mut chars_a, mut chars_b) = (Vec::new(), Vec::new(), Vec::new());
     let mut rows = (Vec::new(), Vec::new());
@@ -595,6 +664,16 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(
                 }
             }
         }
+        let pa = &prepared[a].profile;
+        if !named.is_empty() {
+            for id in &pa.named {
+                for script in scripts.iter().filter(|s| Some(**s) != pa.script) {
+                    if let Some(list) = named.get(&(*id, *script)) {
+                        partners.extend(list.iter().filter(|j| **j as usize > a));
+                    }
+                }
+            }
+        }
         partners.sort_unstable();
         partners.dedup();
         let ha = &headlines[a];
@@ -602,10 +681,19 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(
         chars_a.extend(ha.text.chars());
         for &b in &partners {
             let b = b as usize;
+            let pb = &prepared[b].profile;
             let has_text = !docs[a].text.trim().is_empty() || !docs[b].text.trim().is_empty();
+            let figures_conflict =
+                crate::figures::conflict(&pa.title_figures, &pa.figures, &pb.title_figures, &pb.figures);
             let cosine = (has_text && any_text).then(|| {
                 let c = cosine(&vecs[a], &vecs[b]);
-                if figures_conflict(&figs[a], &figs[b]) { c * p.figure_conflict } else { c }
+                if figures_conflict {
+                    c * p.figure_conflict
+                } else if agreeing_figures(pa, pb) >= 2 {
+                    c * p.figure_agreement
+                } else {
+                    c
+                }
             });
             // A copy keeps its headline's figures: different ones are other news.
             let hb = &headlines[b];
@@ -623,10 +711,68 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(
             } else {
                 None
             };
-            f(Pair { a, b, cosine, headline, edits });
+            let across = pa.script != pb.script;
+            let shared = across.then(|| shared(gaz, pa, pb, &p.weights));
+            let veto = if across { veto_with_figures(pa, pb) } else { veto(pa, pb) };
+            f(Pair { a, b, cosine, headline, edits, shared, veto });
         }
     }
     vecs
+}
+
+/// Figures two items both state, dates and small plain numbers aside.
+fn agreeing_figures(a: &Profile, b: &Profile) -> usize {
+    use crate::figures::Unit;
+    a.figures
+        .iter()
+        .filter(|f| f.unit != Unit::Date && (f.unit != Unit::Plain || f.value >= 10.0))
+        .filter(|f| b.figures.iter().any(|g| f.same(g)))
+        .count()
+}
+
+/// Why two items are one story.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    /// Copies of one headline: this many characters apart.
+    Copy { edits: usize },
+    /// Copies of one headline reworded: weighted headline similarity.
+    Headline(f64),
+    /// Alike in headline and lead: TF-IDF cosine.
+    Text(f64),
+    /// In different languages or scripts, sharing this evidence.
+    Across(Shared),
+}
+
+/// Why a pair that came near joining did not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Apart {
+    /// Their headlines name different actors, places or figures.
+    Vetoed(Veto),
+    /// Their evidence fell short of the threshold.
+    TooWeak,
+    /// Each is in a story the other's is not alike enough to (average link),
+    /// or the stories' headlines name different actors.
+    StoriesDiffer,
+}
+
+/// One decision about a pair: joined with its evidence, or kept apart and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub pair: Pair,
+    pub joined: Option<Evidence>,
+    pub apart: Option<Apart>,
+}
+
+/// Stories and, when asked for, the decisions that made them.
+#[derive(Debug, Clone, Default)]
+pub struct Clustering {
+    /// Indices into the docs, ascending; groups ordered by first index.
+    pub groups: Vec<Vec<usize>>,
+    /// Every pair that joined and every near pair kept apart (only when
+    /// explaining).
+    pub links: Vec<Link>,
+    /// Each doc's script.
+    pub scripts: Vec<Option<Script>>,
 }
 
 /// Groups docs into stories: each group lists indices into `docs`, in
@@ -636,31 +782,129 @@ fn each_pair(docs: &[Doc<'_>], p: &Params, mut f: impl FnMut(Pair)) -> Vec<Vec<(
 /// strongest first, but only while the two groups stay alike on average
 /// (average link, [`Params::group_link`]): a chain of items each a little
 /// like the next (one financing round after another) does not become one
-/// story of a hundred sources.
-pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
+/// story of a hundred sources. Then reports in other languages or scripts
+/// join the story they share the strongest evidence with. No join puts
+/// together headlines that name different actors.
+pub fn cluster(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer) -> Vec<Vec<usize>> {
+    run(docs, p, gaz, false).groups
+}
+
+/// [`cluster`], keeping every decision for [`Clustering::links`].
+pub fn explain(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer) -> Clustering {
+    run(docs, p, gaz, true)
+}
+
+/// The actors a group's headlines name, for vetoing a merge of groups.
+#[derive(Debug, Clone, Default)]
+struct GroupActors(Profile);
+
+impl GroupActors {
+    fn of(p: &Profile) -> GroupActors {
+        GroupActors(Profile {
+            title_actors: p.title_actors.clone(),
+            title_places: p.title_places.clone(),
+            script: p.script,
+            ..Profile::default()
+        })
+    }
+
+    fn absorb(&mut self, other: GroupActors) {
+        for (mine, theirs) in
+            [(&mut self.0.title_actors, other.0.title_actors), (&mut self.0.title_places, other.0.title_places)]
+        {
+            mine.extend(theirs);
+            mine.sort_unstable();
+            mine.dedup();
+        }
+    }
+}
+
+fn run(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer, explaining: bool) -> Clustering {
+    let prepared: Vec<Prepared> = docs.iter().map(|d| Prepared::new(d, gaz, p)).collect();
     let mut parent: Vec<usize> = (0..docs.len()).collect();
     let mut by_text: Vec<(f64, usize, usize)> = Vec::new();
-    let vecs = each_pair(docs, p, |pair| {
-        if pair.edits.is_some() || pair.headline >= p.copy_threshold {
-            let (a, b) = (find(&mut parent, pair.a), find(&mut parent, pair.b));
-            if a != b {
-                parent[a.max(b)] = a.min(b);
+    let mut across: Vec<(f64, usize, usize)> = Vec::new();
+    let mut links: Vec<Link> = Vec::new();
+    let mut pending: HashMap<(usize, usize), Pair> = HashMap::new();
+    let vecs = each_pair(docs, &prepared, gaz, p, |pair| {
+        let (a, b) = (pair.a, pair.b);
+        let keep = |pair: Pair, pending: &mut HashMap<(usize, usize), Pair>| {
+            if explaining {
+                pending.insert((pair.a, pair.b), pair);
             }
-        } else if let Some(c) = pair.cosine.filter(|c| *c >= p.threshold) {
-            by_text.push((c, pair.a, pair.b));
+        };
+        if pair.veto.is_some() {
+            if explaining && pair.near(p) {
+                let veto = pair.veto.clone();
+                links.push(Link { pair, joined: None, apart: veto.map(Apart::Vetoed) });
+            }
+        } else if pair.is_copy(p) {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb)] = ra.min(rb);
+            }
+            if explaining {
+                let evidence = match pair.edits {
+                    Some(edits) => Evidence::Copy { edits },
+                    None => Evidence::Headline(pair.headline),
+                };
+                links.push(Link { pair, joined: Some(evidence), apart: None });
+            }
+        } else if pair.by_text(p) {
+            by_text.push((pair.cosine.unwrap_or(0.0), a, b));
+            // Across languages, the evidence may still join what the text
+            // alone could not.
+            if pair.across(p) {
+                across.push((pair.shared.as_ref().map_or(0.0, |s| s.score), a, b));
+            }
+            keep(pair, &mut pending);
+        } else if pair.across(p) {
+            across.push((pair.shared.as_ref().map_or(0.0, |s| s.score), a, b));
+            keep(pair, &mut pending);
+        } else if explaining && pair.near(p) {
+            links.push(Link { pair, joined: None, apart: Some(Apart::TooWeak) });
         }
     });
-    if !by_text.is_empty() {
-        by_text.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
-        let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-        for i in 0..docs.len() {
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut actors: HashMap<usize, GroupActors> = HashMap::new();
+    if !by_text.is_empty() || !across.is_empty() {
+        for (i, doc) in prepared.iter().enumerate() {
             let root = find(&mut parent, i);
             members.entry(root).or_default().push(i);
+            let mine = GroupActors::of(&doc.profile);
+            match actors.get_mut(&root) {
+                Some(g) => g.absorb(mine),
+                None => {
+                    actors.insert(root, mine);
+                }
+            }
         }
+    }
+    let mut record =
+        |pending: &mut HashMap<(usize, usize), Pair>, a: usize, b: usize, outcome: Result<Evidence, Apart>| {
+            if let Some(pair) = pending.remove(&(a, b)) {
+                let (joined, apart) = match outcome {
+                    Ok(e) => (Some(e), None),
+                    Err(x) => (None, Some(x)),
+                };
+                links.push(Link { pair, joined, apart });
+            }
+        };
+    // Pairs that may still join across languages keep their record open.
+    let second_chance: std::collections::HashSet<(usize, usize)> = across.iter().map(|(_, a, b)| (*a, *b)).collect();
+    if !by_text.is_empty() {
+        by_text.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
         let mut centroids: HashMap<usize, HashMap<u32, f64>> = HashMap::new();
-        for (_, a, b) in by_text {
+        for (c, a, b) in by_text {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
             if ra == rb {
+                record(&mut pending, a, b, Ok(Evidence::Text(c)));
+                continue;
+            }
+            if veto(&actors[&ra].0, &actors[&rb].0).is_some() {
+                if !second_chance.contains(&(a, b)) {
+                    record(&mut pending, a, b, Err(Apart::StoriesDiffer));
+                }
                 continue;
             }
             for r in [ra, rb] {
@@ -671,12 +915,14 @@ pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
             let (ca, cb) = (&centroids[&ra], &centroids[&rb]);
             let pairs = (members.get(&ra).map_or(1, Vec::len) * members.get(&rb).map_or(1, Vec::len)) as f64;
             if dot(ca, cb) / pairs < p.threshold * p.group_link {
+                if !second_chance.contains(&(a, b)) {
+                    record(&mut pending, a, b, Err(Apart::StoriesDiffer));
+                }
                 continue;
             }
+            record(&mut pending, a, b, Ok(Evidence::Text(c)));
             let (keep, gone) = (ra.min(rb), ra.max(rb));
-            parent[gone] = keep;
-            let moved = members.remove(&gone).unwrap_or_default();
-            members.entry(keep).or_default().extend(moved);
+            merge(&mut parent, &mut members, &mut actors, keep, gone);
             if let Some(g) = centroids.remove(&gone) {
                 let k = centroids.entry(keep).or_default();
                 for (id, w) in g {
@@ -685,11 +931,53 @@ pub fn cluster(docs: &[Doc<'_>], p: &Params) -> Vec<Vec<usize>> {
             }
         }
     }
+    if !across.is_empty() {
+        // Strongest first; a story takes a report of another language or
+        // script only while it has none of that script yet, so one report
+        // cannot bridge two stories of its own language.
+        across.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+        let script_of = |i: usize| prepared[i].profile.script;
+        for (_, a, b) in across {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            let shared_now = || pending.get(&(a, b)).and_then(|p| p.shared.clone()).unwrap_or_default();
+            if ra == rb {
+                let s = shared_now();
+                record(&mut pending, a, b, Ok(Evidence::Across(s)));
+                continue;
+            }
+            let scripts_a: Vec<Option<Script>> = members[&ra].iter().map(|&i| script_of(i)).collect();
+            let overlap = members[&rb].iter().any(|&i| scripts_a.contains(&script_of(i)));
+            if overlap || veto(&actors[&ra].0, &actors[&rb].0).is_some() {
+                record(&mut pending, a, b, Err(Apart::StoriesDiffer));
+                continue;
+            }
+            let s = shared_now();
+            record(&mut pending, a, b, Ok(Evidence::Across(s)));
+            merge(&mut parent, &mut members, &mut actors, ra.min(rb), ra.max(rb));
+        }
+    }
     // Each root is its group's smallest index (unions keep the smaller), so
     // ordering by (root, index) lists the groups by first index.
     let mut order: Vec<(usize, usize)> = (0..docs.len()).map(|i| (find(&mut parent, i), i)).collect();
     order.sort_unstable();
-    order.chunk_by(|x, y| x.0 == y.0).map(|g| g.iter().map(|(_, i)| *i).collect()).collect()
+    let groups = order.chunk_by(|x, y| x.0 == y.0).map(|g| g.iter().map(|(_, i)| *i).collect()).collect();
+    Clustering { groups, links, scripts: prepared.iter().map(|d| d.profile.script).collect() }
+}
+
+/// Joins group `gone` into group `keep`.
+fn merge(
+    parent: &mut [usize],
+    members: &mut HashMap<usize, Vec<usize>>,
+    actors: &mut HashMap<usize, GroupActors>,
+    keep: usize,
+    gone: usize,
+) {
+    parent[gone] = keep;
+    let moved = members.remove(&gone).unwrap_or_default();
+    members.entry(keep).or_default().extend(moved);
+    if let Some(g) = actors.remove(&gone) {
+        actors.entry(keep).or_default().absorb(g);
+    }
 }
 
 /// Sum of the members' unit vectors.
@@ -726,7 +1014,7 @@ mod tests {
             })
             .collect();
         let docs: Vec<Doc<'_>> = texts.iter().map(|(t, x)| Doc { title: t, text: x }).collect();
-        let groups = cluster(&docs, &Params::default());
+        let groups = cluster(&docs, &Params::default(), &Gazetteer::default());
         let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
         assert!(largest <= 3, "{groups:?}");
     }
@@ -750,7 +1038,7 @@ mod tests {
             Doc { title: "面壁智能开源MiniCPM-5.0，推理速度提升80%", text: "" },
             Doc { title: "智谱开源GLM-4.5，推理速度提升35%", text: "" },
         ];
-        assert_eq!(cluster(&docs, &Params::default()), vec![vec![0, 1], vec![2], vec![3]]);
+        assert_eq!(cluster(&docs, &Params::default(), &Gazetteer::default()), vec![vec![0, 1], vec![2], vec![3]]);
     }
 
     #[test]
@@ -759,7 +1047,7 @@ mod tests {
         titles.push("AI早报");
         titles.push("AI早报");
         let docs: Vec<Doc<'_>> = titles.iter().map(|t| Doc { title: t, text: "" }).collect();
-        let groups = cluster(&docs, &Params::default());
+        let groups = cluster(&docs, &Params::default(), &Gazetteer::default());
         assert_eq!(groups.len(), 3);
         assert_eq!(groups[0], (0..200).collect::<Vec<_>>());
     }
@@ -783,7 +1071,7 @@ mod tests {
                 title: "智谱完成新一轮融资", text: "智谱宣布完成数十亿元融资，由杭州城投领投。"
             },
         ];
-        let groups = cluster(&docs, &Params::default());
+        let groups = cluster(&docs, &Params::default(), &Gazetteer::default());
         assert_eq!(groups, vec![vec![0, 1], vec![2], vec![3]]);
     }
 }

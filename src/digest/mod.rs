@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::cluster::evidence::Script;
 use crate::cluster::{self, Doc};
 use crate::config::DigestConfig;
 use crate::fold::strip_boilerplate;
@@ -99,6 +100,11 @@ pub struct DigestInput<'a> {
     pub earlier: Vec<(StoryRecord, Vec<StoredItem>)>,
     pub tagger: &'a Tagger,
     pub settings: &'a DigestConfig,
+    /// The gazetteer clustering reads names through.
+    pub entities: &'a crate::entities::Gazetteer,
+    /// The site's language (`zh-CN`): a story told in several languages
+    /// takes its headline from a report in this one.
+    pub language: &'a str,
 }
 
 /// Builds the digest; `None` when the window holds no new item.
@@ -119,7 +125,7 @@ pub fn build(input: DigestInput<'_>) -> Option<Digest> {
         }
     }
     let docs: Vec<Doc<'_>> = all.iter().map(|i| Doc { title: &i.title, text: &i.text }).collect();
-    let groups = cluster::cluster(&docs, &cluster::Params::default());
+    let groups = cluster::cluster(&docs, &cluster::Params::default(), input.entities);
 
     let mut stories: Vec<Story> = groups
         .into_iter()
@@ -130,7 +136,7 @@ pub fn build(input: DigestInput<'_>) -> Option<Digest> {
             }
             let follow_up_of =
                 g.iter().filter(|&&i| i >= n_new).filter_map(|&i| anchor_post.get(&all[i].id)).min().cloned();
-            Some(build_story(&new, follow_up_of, input.tagger, input.window))
+            Some(build_story(&new, follow_up_of, input.tagger, input.window, site_script(input.language)))
         })
         .collect();
     stories.sort_by(|a, b| {
@@ -163,14 +169,35 @@ pub fn build(input: DigestInput<'_>) -> Option<Digest> {
     })
 }
 
-fn build_story(items: &[&StoredItem], follow_up_of: Option<String>, tagger: &Tagger, window: Window) -> Story {
-    // The best source: one with a picture, then the fullest text, then the earliest.
+/// The script a site's language is written in: `zh-CN`/`zh-Hans` →
+/// Simplified, `zh-TW`/`zh-HK`/`zh-Hant` → Traditional, others → Latin.
+pub fn site_script(language: &str) -> Script {
+    let l = language.to_ascii_lowercase();
+    if !l.starts_with("zh") {
+        Script::Latin
+    } else if ["tw", "hk", "mo", "hant"].iter().any(|r| l.contains(r)) {
+        Script::Traditional
+    } else {
+        Script::Simplified
+    }
+}
+
+fn build_story(
+    items: &[&StoredItem],
+    follow_up_of: Option<String>,
+    tagger: &Tagger,
+    window: Window,
+    script: Script,
+) -> Story {
+    // The best source: one in the site's language, then one with a
+    // picture, then the fullest text, then the earliest.
     let best = items
         .iter()
         .copied()
         .max_by(|a, b| {
-            (a.image.is_some(), a.text.chars().count().min(600))
-                .cmp(&(b.image.is_some(), b.text.chars().count().min(600)))
+            let native = |i: &StoredItem| Script::of(&i.title) == script;
+            (native(a), a.image.is_some(), a.text.chars().count().min(600))
+                .cmp(&(native(b), b.image.is_some(), b.text.chars().count().min(600)))
                 .then(b.published_at.cmp(&a.published_at))
                 .then(b.id.cmp(&a.id))
         })

@@ -309,7 +309,7 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap();
         let mut config = crate::config::Config::default();
         config.site.timezone = "UTC".into();
-        let loaded = Loaded { config, sources: vec![], taxonomy: Default::default() };
+        let loaded = Loaded { config, sources: vec![], taxonomy: Default::default(), entities: Default::default() };
         let at = |h, m| Utc.with_ymd_and_hms(2025, 4, 2, h, m, 0).unwrap();
         let shared = Shared {
             loaded: RwLock::new(Arc::new(loaded)),
@@ -335,7 +335,12 @@ mod tests {
         std::fs::create_dir_all(&config.output.dir).unwrap();
         let feed = config.output.dir.join("feed.xml");
         let shared = Shared {
-            loaded: RwLock::new(Arc::new(Loaded { config, sources: vec![], taxonomy: Default::default() })),
+            loaded: RwLock::new(Arc::new(Loaded {
+                config,
+                sources: vec![],
+                taxonomy: Default::default(),
+                entities: Default::default(),
+            })),
             metrics: Metrics::default(),
             store: Mutex::new(store),
             last_digest_run: Mutex::new(None),

@@ -335,6 +335,8 @@ pub fn demo_sources_toml() -> String {
         ("IT之家", "ithome-gb2312.xml"),
         ("InfoQ 中文", "infoq.json"),
         ("雷锋网", "leiphone-rdf.xml"),
+        ("TechNode", "technode-en.xml"),
+        ("數位時代", "bnext-zht.xml"),
     ] {
         sources.push_str(&format!("[[source]]\nname = \"{name}\"\nurl = \"{}\"\n\n", samples.join(file).display()));
     }
