@@ -236,7 +236,16 @@ fn starts_word(s: &str, word: &str) -> bool {
 
 /// Reads the figures of a text, in order of appearance, each once.
 pub fn extract(text: &str) -> Vec<Figure> {
-    let prepared = prepare(text);
+    extract_normalized(&crate::fold::normalize(text))
+}
+
+/// [`extract`] for text already [`crate::fold::normalize`]d.
+pub fn extract_normalized(text: &str) -> Vec<Figure> {
+    // Most text states no figure: no digit, no Chinese numeral.
+    if !text.chars().any(|c| c.is_ascii_digit() || chinese_digit(c).is_some() || matches!(c, '十' | '百')) {
+        return Vec::new();
+    }
+    let prepared = text.to_lowercase();
     let s = prepared.as_str();
     let mut out: Vec<Figure> = Vec::new();
     let mut i = 0;
@@ -389,14 +398,6 @@ fn round3(v: f64) -> f64 {
     let magnitude = v.abs().log10().floor();
     let factor = 10f64.powf(2.0 - magnitude);
     (v * factor).round() / factor
-}
-
-/// NFKC, Traditional → Simplified and lower case, keeping the marks that
-/// figures need ($, %, ¥, commas in numbers).
-fn prepare(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    let nfkc: String = text.nfkc().collect();
-    crate::fold::simplify(&nfkc).to_lowercase()
 }
 
 /// Whether the headlines of two items state different figures of one kind

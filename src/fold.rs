@@ -25,29 +25,51 @@ static REGIONAL: LazyLock<Option<OpenCC>> = LazyLock::new(|| match OpenCC::from_
 /// all mainland text) costs one character-level pass; only text that has
 /// them goes through OpenCC's phrase segmentation.
 pub fn simplify(text: &str) -> String {
+    simplify_and_tell(text).0
+}
+
+/// [`simplify`], and whether the text had Traditional characters.
+pub fn simplify_and_tell(text: &str) -> (String, bool) {
     let by_char = fast2s::convert(text);
     if by_char == text {
-        return by_char;
+        return (by_char, false);
     }
-    match REGIONAL.as_ref() {
+    let simplified = match REGIONAL.as_ref() {
         // OpenCC's tables leave a few characters Traditional; the
         // character pass takes the rest.
         Some(cc) => fast2s::convert(&cc.convert(text)),
         None => by_char,
-    }
+    };
+    (simplified, true)
 }
 
 /// Words outlets put around headlines that say nothing about the story.
 const BOILERPLATE: &[&str] =
     &["原创", "快讯", "独家", "重磅", "首发", "突发", "最新消息", "最新", "热点", "早报", "晚报", "深度", "解读"];
 
-/// Folds text for matching: same story, same spelling.
-pub fn fold(text: &str) -> String {
+/// Text in one form before anything compares it: NFKC (full-width →
+/// half-width) and Simplified characters with mainland vocabulary, case
+/// and punctuation kept (figures need `$`, `%` and `,`).
+pub fn normalize(text: &str) -> String {
+    normalize_and_tell(text).0
+}
+
+/// [`normalize`], and whether the text had Traditional characters.
+pub fn normalize_and_tell(text: &str) -> (String, bool) {
     let nfkc: String = match nfkc_fast(text) {
         Some(s) => s,
         None => text.nfkc().collect(),
     };
-    let simplified = simplify(&nfkc);
+    simplify_and_tell(&nfkc)
+}
+
+/// Folds text for matching: same story, same spelling.
+pub fn fold(text: &str) -> String {
+    fold_normalized(&normalize(text))
+}
+
+/// [`fold`] of text already [`normalize`]d.
+pub fn fold_normalized(simplified: &str) -> String {
     let mut out = String::with_capacity(simplified.len());
     let mut space = false;
     for c in simplified.chars().flat_map(char::to_lowercase) {

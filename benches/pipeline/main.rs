@@ -312,6 +312,11 @@ fn bench_cluster(explain: bool) {
         for x in scores.iter().take(8) {
             println!("    low: {:.3} {:?}  {} | {}", x.headline, x.edits, set.titles[x.a], set.titles[x.b]);
         }
+        let vetoed: Vec<_> = scores.iter().filter(|x| x.veto.is_some()).collect();
+        println!("  planted pairs vetoed: {}", vetoed.len());
+        for x in vetoed.iter().take(12) {
+            println!("    vetoed: {:?}  {} | {}", x.veto, set.titles[x.a], set.titles[x.b]);
+        }
     }
     let anchor = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/datasketch_anchor.py");
     if explain {

@@ -27,10 +27,16 @@ impl Script {
     /// Reads the script of a headline: Chinese when it has Han characters
     /// (Traditional when any is Traditional-only), Latin otherwise.
     pub fn of(title: &str) -> Script {
+        Script::from_parts(title, fast2s::convert(title) != title)
+    }
+
+    /// The script of a headline whose Traditional characters are already
+    /// known to be there or not.
+    pub fn from_parts(title: &str, traditional: bool) -> Script {
         let han = title.chars().filter(|c| is_han(*c)).take(2).count();
         if han < 2 {
             Script::Latin
-        } else if fast2s::convert(title) != title {
+        } else if traditional {
             Script::Traditional
         } else {
             Script::Simplified
@@ -231,6 +237,8 @@ pub struct Profile {
     /// Latin names in a Chinese headline that the gazetteer does not know
     /// (Manus, GLM-5): actors of their own.
     pub title_tokens: Vec<Box<str>>,
+    /// Hashes of `title_tokens`, sorted: compared for every candidate pair.
+    pub(super) title_token_hashes: Vec<u64>,
     pub title_figures: Vec<Figure>,
     /// Figures of the headline and the lead.
     pub figures: Vec<Figure>,
@@ -247,12 +255,30 @@ fn is_country(gaz: &Gazetteer, id: u32) -> bool {
 }
 
 impl Profile {
-    /// The profile of a report from its folded headline and lead (as
-    /// [`crate::fold::fold`] gives them) and their raw text (for figures).
-    pub fn new(gaz: &Gazetteer, raw_title: &str, title: &str, lead: &str, raw_lead: &str) -> Profile {
+    /// The profile of a report from its headline and lead, each
+    /// [`crate::fold::normalize`]d (for figures) and folded (for names).
+    /// Without `evidence`, only what vetoes need (the headline's actors,
+    /// places and unknown names): enough for a day in one script whose
+    /// items have no text, which is compared as copies only.
+    pub fn new(gaz: &Gazetteer, script: Script, title: [&str; 2], lead: [&str; 2], evidence: bool) -> Profile {
+        Profile::build(gaz, script, title, lead, evidence, true)
+    }
+
+    /// [`Profile::new`]; without `names`, unknown Latin names of the
+    /// headline are kept as hashes only (enough to compare, not to show).
+    pub(super) fn build(
+        gaz: &Gazetteer,
+        script: Script,
+        title: [&str; 2],
+        lead: [&str; 2],
+        evidence: bool,
+        names: bool,
+    ) -> Profile {
+        let [normal_title, title] = title;
+        let [normal_lead, lead] = lead;
         let title_mentions = gaz.find(title);
-        let lead_mentions = gaz.find(lead);
-        let mut p = Profile { script: Some(Script::of(raw_title)), ..Profile::default() };
+        let lead_mentions = if lead.is_empty() || !evidence { Vec::new() } else { gaz.find(lead) };
+        let mut p = Profile { script: Some(script), ..Profile::default() };
         let mut title_actors = Vec::new();
         let mut title_places = Vec::new();
         let mut named = Vec::new();
@@ -264,18 +290,25 @@ impl Profile {
                 EntityKind::Topic => topics.push(m.entity),
                 EntityKind::Country => {}
                 EntityKind::Place => {
-                    let local: Vec<u32> = lineage.into_iter().filter(|id| !is_country(gaz, *id)).collect();
+                    let local = lineage.into_iter().filter(|id| !is_country(gaz, *id));
                     if in_title {
-                        title_places.extend(local.iter().copied());
+                        let before = title_places.len();
+                        title_places.extend(local);
+                        if evidence {
+                            named.extend_from_slice(&title_places[before..]);
+                        }
+                    } else {
+                        named.extend(local);
                     }
-                    named.extend(local);
                 }
                 EntityKind::Person => named.push(m.entity),
                 _ => {
                     if in_title && let Some(root) = lineage.last() {
                         title_actors.push(*root);
                     }
-                    named.extend(lineage);
+                    if evidence {
+                        named.extend(lineage);
+                    }
                 }
             }
         }
@@ -285,10 +318,20 @@ impl Profile {
         p.topics = sorted(topics);
         let mut tokens: Vec<Box<str>> = Vec::new();
         if p.script != Some(Script::Latin) {
-            latin_tokens(title, &title_mentions, &mut tokens);
-            tokens.sort_unstable();
-            tokens.dedup();
-            p.title_tokens = tokens.clone();
+            let mut hashes = Vec::new();
+            each_latin_token(title, &title_mentions, |t| hashes.push(token_hash(t)));
+            hashes.sort_unstable();
+            hashes.dedup();
+            p.title_token_hashes = hashes;
+            if names || evidence {
+                latin_tokens(title, &title_mentions, &mut tokens);
+                tokens.sort_unstable();
+                tokens.dedup();
+                p.title_tokens = tokens.clone();
+            }
+        }
+        if !evidence {
+            return p;
         }
         for (text, mentions) in [(title, &title_mentions), (lead, &lead_mentions)] {
             latin_tokens(text, mentions, &mut tokens);
@@ -296,9 +339,9 @@ impl Profile {
         tokens.sort_unstable();
         tokens.dedup();
         p.tokens = tokens;
-        p.title_figures = figures::extract(raw_title);
+        p.title_figures = figures::extract_normalized(normal_title);
         let mut all = p.title_figures.clone();
-        for f in figures::extract(raw_lead) {
+        for f in figures::extract_normalized(normal_lead) {
             if !all.iter().any(|x| x.same(&f)) {
                 all.push(f);
             }
@@ -310,6 +353,11 @@ impl Profile {
 
 /// Latin words of folded text outside the names found in it.
 fn latin_tokens(text: &str, mentions: &[Mention], out: &mut Vec<Box<str>>) {
+    each_latin_token(text, mentions, |w| out.push(w.into()));
+}
+
+/// Calls `f` with each Latin word of folded text outside the names found in it.
+fn each_latin_token(text: &str, mentions: &[Mention], mut f: impl FnMut(&str)) {
     let mut start = None;
     for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
         let word_char = c.is_ascii_alphanumeric() || (matches!(c, '.' | '-' | '+') && start.is_some());
@@ -323,7 +371,7 @@ fn latin_tokens(text: &str, mentions: &[Mention], out: &mut Vec<Box<str>>) {
                     && !w.bytes().all(|b| b.is_ascii_digit() || b == b'.')
                     && w.bytes().any(|b| b.is_ascii_alphabetic());
                 if meaningful && !inside_name {
-                    out.push(w.into());
+                    f(w);
                 }
                 start = None;
             }
@@ -334,6 +382,23 @@ fn latin_tokens(text: &str, mentions: &[Mention], out: &mut Vec<Box<str>>) {
 
 fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
     a.iter().filter(|x| b.binary_search(x).is_ok()).copied().collect()
+}
+
+fn token_hash(t: &str) -> u64 {
+    t.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Whether two sorted lists share an element.
+fn overlap<T: Ord>(a: &[T], b: &[T]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 /// Why two reports are not one story, whatever their words share.
@@ -354,34 +419,52 @@ pub enum Veto {
 /// no parent, or, where not both name one, different places or different
 /// unknown Latin names.
 pub fn veto(a: &Profile, b: &Profile) -> Option<Veto> {
+    veto_kind(a, b).map(|kind| kind.detail(a, b))
+}
+
+/// [`veto`] without naming the actors: nothing allocated, for the
+/// comparisons of every candidate pair.
+pub fn veto_kind(a: &Profile, b: &Profile) -> Option<Veto> {
     if !a.title_actors.is_empty() && !b.title_actors.is_empty() {
-        return intersect(&a.title_actors, &b.title_actors)
-            .is_empty()
-            .then(|| Veto::Actors(a.title_actors.clone(), b.title_actors.clone()));
+        return (!overlap(&a.title_actors, &b.title_actors)).then_some(Veto::Actors(Vec::new(), Vec::new()));
     }
-    if !a.title_tokens.is_empty()
-        && !b.title_tokens.is_empty()
-        && !a.title_tokens.iter().any(|t| b.title_tokens.binary_search(t).is_ok())
+    if !a.title_token_hashes.is_empty()
+        && !b.title_token_hashes.is_empty()
+        && !overlap(&a.title_token_hashes, &b.title_token_hashes)
     {
-        return Some(Veto::Names(a.title_tokens.clone(), b.title_tokens.clone()));
+        return Some(Veto::Names(Vec::new(), Vec::new()));
     }
     // Where the organizations do not decide, the places do: 深圳 and 上海
     // each issuing vouchers are two events.
-    if !a.title_places.is_empty()
-        && !b.title_places.is_empty()
-        && intersect(&a.title_places, &b.title_places).is_empty()
-    {
-        return Some(Veto::Places(a.title_places.clone(), b.title_places.clone()));
+    if !a.title_places.is_empty() && !b.title_places.is_empty() && !overlap(&a.title_places, &b.title_places) {
+        return Some(Veto::Places(Vec::new(), Vec::new()));
     }
     None
 }
 
+impl Veto {
+    /// The same veto with what each headline names filled in.
+    pub fn detail(self, a: &Profile, b: &Profile) -> Veto {
+        match self {
+            Veto::Actors(..) => Veto::Actors(a.title_actors.clone(), b.title_actors.clone()),
+            Veto::Places(..) => Veto::Places(a.title_places.clone(), b.title_places.clone()),
+            Veto::Names(..) => Veto::Names(a.title_tokens.clone(), b.title_tokens.clone()),
+            Veto::Figures(..) => Veto::Figures(a.title_figures.clone(), b.title_figures.clone()),
+        }
+    }
+}
+
+/// [`veto_kind`], or headlines stating different figures of one kind.
+pub fn veto_kind_with_figures(a: &Profile, b: &Profile) -> Option<Veto> {
+    veto_kind(a, b).or_else(|| {
+        figures::conflict(&a.title_figures, &a.figures, &b.title_figures, &b.figures)
+            .then_some(Veto::Figures(Vec::new(), Vec::new()))
+    })
+}
+
 /// [`veto`], or headlines stating different figures of one kind.
 pub fn veto_with_figures(a: &Profile, b: &Profile) -> Option<Veto> {
-    veto(a, b).or_else(|| {
-        figures::conflict(&a.title_figures, &a.figures, &b.title_figures, &b.figures)
-            .then(|| Veto::Figures(a.title_figures.clone(), b.title_figures.clone()))
-    })
+    veto_kind_with_figures(a, b).map(|kind| kind.detail(a, b))
 }
 
 /// Evidence two reports share, and how strong it is.
@@ -529,7 +612,8 @@ mod tests {
     }
 
     fn profile(g: &Gazetteer, title: &str, lead: &str) -> Profile {
-        Profile::new(g, title, &fold(title), &fold(lead), lead)
+        let (nt, nl) = (crate::fold::normalize(title), crate::fold::normalize(lead));
+        Profile::new(g, Script::of(title), [&nt, &fold(title)], [&nl, &fold(lead)], true)
     }
 
     #[test]

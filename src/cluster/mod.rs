@@ -28,8 +28,8 @@ pub mod evidence;
 use std::collections::HashMap;
 
 use crate::entities::{EntityKind, Gazetteer, Mention};
-use crate::fold::{fold, is_han, strip_boilerplate};
-use evidence::{Profile, Script, Shared, Veto, Weights, shared, veto, veto_with_figures};
+use crate::fold::{fold_normalized, is_han, normalize, normalize_and_tell, strip_boilerplate};
+use evidence::{Profile, Script, Shared, Veto, Weights, shared, veto_kind, veto_kind_with_figures};
 
 /// One item as the clusterer sees it.
 #[derive(Debug, Clone, Copy)]
@@ -190,14 +190,50 @@ struct Prepared {
     profile: Profile,
 }
 
+/// A day's docs as every comparison needs them.
+struct Day {
+    docs: Vec<Prepared>,
+    headlines: Vec<Headline>,
+    shingles: Shingles,
+}
+
 impl Prepared {
-    fn new(doc: &Doc<'_>, gaz: &Gazetteer, p: &Params) -> Prepared {
-        let undecorated = strip_boilerplate(doc.title);
-        let title = fold(&undecorated);
-        let raw_lead: String = doc.text.chars().take(p.lead_chars).collect();
-        let lead = fold(&raw_lead);
-        let profile = Profile::new(gaz, &undecorated, &title, &lead, &raw_lead);
-        Prepared { title, lead, profile }
+    /// Every doc of a day, with [`Profile`]s as full as the day needs and
+    /// their headlines for copy detection. The folded text is kept only
+    /// when some doc has text to compare (TF-IDF needs it).
+    fn all(docs: &[Doc<'_>], gaz: &Gazetteer, p: &Params, names: bool) -> Day {
+        let titles: Vec<(String, Script)> = docs
+            .iter()
+            .map(|d| {
+                let (normal, traditional) = normalize_and_tell(&strip_boilerplate(d.title));
+                let script = Script::from_parts(&normal, traditional);
+                (normal, script)
+            })
+            .collect();
+        let any_text = docs.iter().any(|d| !d.text.trim().is_empty());
+        let evidence = any_text || titles.windows(2).any(|w| w[0].1 != w[1].1);
+        let mut shingles = Shingles::default();
+        let mut headlines = Vec::with_capacity(docs.len());
+        let prepared = docs
+            .iter()
+            .zip(titles)
+            .map(|(doc, (normal_title, script))| {
+                let title = fold_normalized(&normal_title);
+                headlines.push(Headline::new(&title, &mut shingles));
+                let raw_lead: String = doc.text.chars().take(p.lead_chars).collect();
+                let normal_lead = normalize(&raw_lead);
+                let lead = fold_normalized(&normal_lead);
+                let title_pair = [normal_title.as_str(), title.as_str()];
+                let profile = Profile::build(gaz, script, title_pair, [&normal_lead, &lead], evidence, names);
+                if any_text {
+                    Prepared { title, lead, profile }
+                } else {
+                    Prepared { title: String::new(), lead, profile }
+                }
+            })
+            .collect();
+        shingles.weigh(docs.len());
+        Day { docs: prepared, headlines, shingles }
     }
 }
 
@@ -270,6 +306,14 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
     x
 }
 
+/// The numbers of folded text that are not years, as written.
+fn numbers(folded: &str) -> impl Iterator<Item = &str> {
+    folded
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|n| n.trim_matches('.'))
+        .filter(|n| !n.is_empty() && !(n.len() == 4 && (n.starts_with("19") || n.starts_with("20"))))
+}
+
 /// How many of a headline's rarest shingles index it. Two headlines
 /// whose shingle sets differ by at most `PREFIX - 2` on each side share
 /// the two rarest of their common shingles, and both sit in each one's
@@ -332,14 +376,15 @@ struct Headline {
 }
 
 impl Headline {
-    /// `folded` is the undecorated headline as [`fold`] gives it.
-    fn new(folded: &str, figures: &[crate::figures::Figure], ids: &mut Shingles) -> Headline {
+    /// `folded` is the undecorated headline as [`crate::fold::fold`] gives it.
+    fn new(folded: &str, ids: &mut Shingles) -> Headline {
         let mut shingles: Vec<u32> = headline_shingles(folded).into_iter().map(|h| ids.id(h)).collect();
         shingles.sort_unstable();
         let text: String = folded.chars().filter(|c| *c != ' ').collect();
-        let figures = figures.iter().fold(0u64, |acc, f| {
-            mix(acc ^ f.to_string().bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| mix(h ^ u64::from(b))))
-        });
+        // A copy keeps its headline's numbers, whatever a typo did to the
+        // words around them (186亿元 and 186将元 are one figure here).
+        let figures = numbers(folded)
+            .fold(0u64, |acc, n| mix(acc ^ n.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| mix(h ^ u64::from(b)))));
         Headline { chars: text.chars().count(), text: text.into(), shingles: shingles.into(), figures }
     }
 }
@@ -539,10 +584,11 @@ pub struct Pair {
     /// [`Params::copy_edits`] and the figures agree.
     pub edits: Option<usize>,
     /// For reports in different languages or scripts: the evidence they share.
-    pub shared: Option<Shared>,
+    pub shared: Option<Box<Shared>>,
     /// Why the two are not one story whatever else they share: their
     /// headlines name different actors (or, across languages, state
-    /// different figures of one kind).
+    /// different figures of one kind). What each names is filled in by
+    /// [`similar_pairs`] and [`explain`]; [`cluster`] only needs the kind.
     pub veto: Option<Veto>,
 }
 
@@ -584,8 +630,8 @@ impl Pair {
 /// and, for reports in different languages or scripts, a name both mention.
 pub fn similar_pairs(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer) -> Vec<Pair> {
     let mut out = Vec::new();
-    let prepared: Vec<Prepared> = docs.iter().map(|d| Prepared::new(d, gaz, p)).collect();
-    each_pair(docs, &prepared, gaz, p, |pair| out.push(pair));
+    let day = Prepared::all(docs, gaz, p, true);
+    each_pair(docs, &day, gaz, p, true, |pair| out.push(pair));
     out
 }
 
@@ -593,15 +639,13 @@ pub fn similar_pairs(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer) -> Vec<Pair>
 /// returns the docs' TF-IDF vectors (empty when no doc has text).
 fn each_pair(
     docs: &[Doc<'_>],
-    prepared: &[Prepared],
+    day: &Day,
     gaz: &Gazetteer,
     p: &Params,
+    detail: bool,
     mut f: impl FnMut(Pair),
 ) -> Vec<Vec<(u32, f64)>> {
-    let mut shingles = Shingles::default();
-    let headlines: Vec<Headline> =
-        prepared.iter().map(|d| Headline::new(&d.title, &d.profile.title_figures, &mut shingles)).collect();
-    shingles.weigh(docs.len());
+    let (prepared, headlines, shingles) = (&day.docs, &day.headlines, &day.shingles);
     // Identical headlines (long enough to mean something) pair with their
     // first occurrence only, and only that one is indexed: a headline
     // syndicated a hundred times costs a hundred pairs, not five thousand.
@@ -618,7 +662,7 @@ fn each_pair(
         }
     }
     drop(first);
-    let index = PrefixIndex::new(&headlines, &shingles.df, &skip);
+    let index = PrefixIndex::new(headlines, &shingles.df, &skip);
     // Headline-only items are compared only as copies (see `Pair::cosine`):
     // without any text there is no cosine to compute.
     let any_text = docs.iter().any(|d| !d.text.trim().is_empty());
@@ -683,11 +727,9 @@ fn each_pair(
             let b = b as usize;
             let pb = &prepared[b].profile;
             let has_text = !docs[a].text.trim().is_empty() || !docs[b].text.trim().is_empty();
-            let figures_conflict =
-                crate::figures::conflict(&pa.title_figures, &pa.figures, &pb.title_figures, &pb.figures);
             let cosine = (has_text && any_text).then(|| {
                 let c = cosine(&vecs[a], &vecs[b]);
-                if figures_conflict {
+                if crate::figures::conflict(&pa.title_figures, &pa.figures, &pb.title_figures, &pb.figures) {
                     c * p.figure_conflict
                 } else if agreeing_figures(pa, pb) >= 2 {
                     c * p.figure_agreement
@@ -712,9 +754,15 @@ fn each_pair(
                 None
             };
             let across = pa.script != pb.script;
-            let shared = across.then(|| shared(gaz, pa, pb, &p.weights));
-            let veto = if across { veto_with_figures(pa, pb) } else { veto(pa, pb) };
-            f(Pair { a, b, cosine, headline, edits, shared, veto });
+            let shared = across.then(|| Box::new(shared(gaz, pa, pb, &p.weights)));
+            let mut pair = Pair { a, b, cosine, headline, edits, shared, veto: None };
+            // Only a pair that would join (or, explaining, came near) needs
+            // the veto: most candidates do not, and this is the hot loop.
+            if detail || pair.is_copy(p) || pair.by_text(p) || pair.across(p) {
+                let kind = if across { veto_kind_with_figures(pa, pb) } else { veto_kind(pa, pb) };
+                pair.veto = if detail { kind.map(|k| k.detail(pa, pb)) } else { kind };
+            }
+            f(pair);
         }
     }
     vecs
@@ -820,13 +868,14 @@ impl GroupActors {
 }
 
 fn run(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer, explaining: bool) -> Clustering {
-    let prepared: Vec<Prepared> = docs.iter().map(|d| Prepared::new(d, gaz, p)).collect();
+    let day = Prepared::all(docs, gaz, p, explaining);
+    let prepared = &day.docs;
     let mut parent: Vec<usize> = (0..docs.len()).collect();
     let mut by_text: Vec<(f64, usize, usize)> = Vec::new();
     let mut across: Vec<(f64, usize, usize)> = Vec::new();
     let mut links: Vec<Link> = Vec::new();
     let mut pending: HashMap<(usize, usize), Pair> = HashMap::new();
-    let vecs = each_pair(docs, &prepared, gaz, p, |pair| {
+    let vecs = each_pair(docs, &day, gaz, p, explaining, |pair| {
         let (a, b) = (pair.a, pair.b);
         let keep = |pair: Pair, pending: &mut HashMap<(usize, usize), Pair>| {
             if explaining {
@@ -901,7 +950,7 @@ fn run(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer, explaining: bool) -> Clust
                 record(&mut pending, a, b, Ok(Evidence::Text(c)));
                 continue;
             }
-            if veto(&actors[&ra].0, &actors[&rb].0).is_some() {
+            if veto_kind(&actors[&ra].0, &actors[&rb].0).is_some() {
                 if !second_chance.contains(&(a, b)) {
                     record(&mut pending, a, b, Err(Apart::StoriesDiffer));
                 }
@@ -939,7 +988,7 @@ fn run(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer, explaining: bool) -> Clust
         let script_of = |i: usize| prepared[i].profile.script;
         for (_, a, b) in across {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-            let shared_now = || pending.get(&(a, b)).and_then(|p| p.shared.clone()).unwrap_or_default();
+            let shared_now = || pending.get(&(a, b)).and_then(|p| p.shared.as_deref().cloned()).unwrap_or_default();
             if ra == rb {
                 let s = shared_now();
                 record(&mut pending, a, b, Ok(Evidence::Across(s)));
@@ -947,7 +996,7 @@ fn run(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer, explaining: bool) -> Clust
             }
             let scripts_a: Vec<Option<Script>> = members[&ra].iter().map(|&i| script_of(i)).collect();
             let overlap = members[&rb].iter().any(|&i| scripts_a.contains(&script_of(i)));
-            if overlap || veto(&actors[&ra].0, &actors[&rb].0).is_some() {
+            if overlap || veto_kind(&actors[&ra].0, &actors[&rb].0).is_some() {
                 record(&mut pending, a, b, Err(Apart::StoriesDiffer));
                 continue;
             }
