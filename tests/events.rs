@@ -158,9 +158,9 @@ fn tuning_part() {
 }
 
 /// The targets (precision and recall ≥ 0.95, cross-language recall
-/// ≥ 0.90, no hard negative merged) are not yet met on the held-out part:
-/// measured 0.839 / 0.881 / 0.896 with 3 of 14 hard negatives merged when
-/// this was written. The bounds below guard against falling further; raise
+/// ≥ 0.90, no hard negative merged) are not all met on the held-out part:
+/// measured precision 0.857, recall 0.915, cross-language recall 0.938,
+/// 2 of 14 hard negatives merged when this was written. The bounds below guard against falling further; raise
 /// them as the product improves, never by reading this part's misses.
 #[test]
 fn heldout_part() {
@@ -174,7 +174,7 @@ fn heldout_part() {
         s.hard_negatives_merged.len(),
         s.hard_negatives
     );
-    assert!(s.precision >= 0.83 && s.recall >= 0.87, "precision {:.3}, recall {:.3}", s.precision, s.recall);
-    assert!(s.cross_recall >= 0.88, "cross-language recall {:.3}", s.cross_recall);
-    assert!(s.hard_negatives_merged.len() <= 3, "{} hard negatives merged", s.hard_negatives_merged.len());
+    assert!(s.precision >= 0.85 && s.recall >= 0.9, "precision {:.3}, recall {:.3}", s.precision, s.recall);
+    assert!(s.cross_recall >= 0.92, "cross-language recall {:.3}", s.cross_recall);
+    assert!(s.hard_negatives_merged.len() <= 2, "{} hard negatives merged", s.hard_negatives_merged.len());
 }
