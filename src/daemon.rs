@@ -189,10 +189,16 @@ fn spread_overdue(store: &mut SqliteStore, loaded: &Loaded, now: DateTime<Utc>) 
 /// Modification times of the config, source list and taxonomy.
 fn watched_files(loaded: &Loaded) -> Vec<Option<SystemTime>> {
     let c = &loaded.config;
-    [c.path.as_path(), c.sources.file.as_path(), c.taxonomy.file.as_path()]
-        .iter()
-        .map(|p: &&Path| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .collect()
+    [
+        Some(c.path.as_path()),
+        Some(c.sources.file.as_path()),
+        Some(c.taxonomy.file.as_path()),
+        c.entities.file.as_deref(),
+    ]
+    .iter()
+    .flatten()
+    .map(|p: &&Path| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+    .collect()
 }
 
 /// Loads the configuration again; a bad one is reported and the old kept.

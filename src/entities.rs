@@ -264,6 +264,19 @@ impl Gazetteer {
         self.entities.iter().position(|e| e.id == id).map(|i| i as u32)
     }
 
+    /// The topmost parent of an entry (itself when it has none).
+    pub fn root(&self, i: u32) -> u32 {
+        let (mut cur, mut steps) = (i, 0);
+        while let Some(p) = self.entity(cur).and_then(|e| e.parent) {
+            steps += 1;
+            if steps > 8 {
+                break;
+            }
+            cur = p;
+        }
+        cur
+    }
+
     /// The entry and its parents, nearest first (a cycle stops the walk).
     pub fn lineage(&self, i: u32) -> Vec<u32> {
         let mut out = vec![i];

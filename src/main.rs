@@ -56,7 +56,7 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
     },
-    /// Validate config, sources and taxonomy; exit non-zero on any problem.
+    /// Validate config, sources, taxonomy and gazetteer; exit non-zero on any problem.
     Check,
     /// List sources with their last status, item count and last error; or
     /// import, export and add sources.

@@ -285,6 +285,16 @@ impl Profile {
         let mut topics = Vec::new();
         for (m, in_title) in title_mentions.iter().map(|m| (m, true)).chain(lead_mentions.iter().map(|m| (m, false))) {
             let Some(e) = gaz.entity(m.entity) else { continue };
+            if !evidence && !in_title {
+                continue;
+            }
+            if !evidence && e.kind.is_organization() {
+                // Only the headline's actors count here: their topmost parents.
+                if in_title {
+                    title_actors.push(gaz.root(m.entity));
+                }
+                continue;
+            }
             let lineage = gaz.lineage(m.entity);
             match e.kind {
                 EntityKind::Topic => topics.push(m.entity),
