@@ -227,6 +227,18 @@ pub struct Profile {
     pub title_actors: Vec<u32>,
     /// Places the headline names, countries aside, with their parents.
     pub title_places: Vec<u32>,
+    /// Hashes of [`Evidence::title_tokens`], sorted: compared for every
+    /// candidate pair.
+    pub(super) title_token_hashes: Vec<u64>,
+    /// The rest, when the day needs it (text to compare, several scripts,
+    /// or an explanation): boxed, as a day of headlines in one script
+    /// holds a hundred thousand profiles without it.
+    pub evidence: Option<Box<Evidence>>,
+}
+
+/// The part of a [`Profile`] that evidence across languages reads.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
     /// Everything the headline and lead name, with parents: organizations,
     /// products, people, places (countries aside).
     pub named: Vec<u32>,
@@ -237,11 +249,25 @@ pub struct Profile {
     /// Latin names in a Chinese headline that the gazetteer does not know
     /// (Manus, GLM-5): actors of their own.
     pub title_tokens: Vec<Box<str>>,
-    /// Hashes of `title_tokens`, sorted: compared for every candidate pair.
-    pub(super) title_token_hashes: Vec<u64>,
     pub title_figures: Vec<Figure>,
     /// Figures of the headline and the lead.
     pub figures: Vec<Figure>,
+}
+
+static NO_EVIDENCE: Evidence = Evidence {
+    named: Vec::new(),
+    topics: Vec::new(),
+    tokens: Vec::new(),
+    title_tokens: Vec::new(),
+    title_figures: Vec::new(),
+    figures: Vec::new(),
+};
+
+impl Profile {
+    /// The evidence part, empty when it was not gathered.
+    pub fn ev(&self) -> &Evidence {
+        self.evidence.as_deref().unwrap_or(&NO_EVIDENCE)
+    }
 }
 
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
@@ -324,8 +350,7 @@ impl Profile {
         }
         p.title_actors = sorted(title_actors);
         p.title_places = sorted(title_places);
-        p.named = sorted(named);
-        p.topics = sorted(topics);
+        let mut ev = Evidence { named: sorted(named), topics: sorted(topics), ..Evidence::default() };
         let mut tokens: Vec<Box<str>> = Vec::new();
         if p.script != Some(Script::Latin) {
             let mut hashes = Vec::new();
@@ -337,10 +362,13 @@ impl Profile {
                 latin_tokens(title, &title_mentions, &mut tokens);
                 tokens.sort_unstable();
                 tokens.dedup();
-                p.title_tokens = tokens.clone();
+                ev.title_tokens = tokens.clone();
             }
         }
         if !evidence {
+            if names {
+                p.evidence = Some(Box::new(ev));
+            }
             return p;
         }
         for (text, mentions) in [(title, &title_mentions), (lead, &lead_mentions)] {
@@ -348,15 +376,16 @@ impl Profile {
         }
         tokens.sort_unstable();
         tokens.dedup();
-        p.tokens = tokens;
-        p.title_figures = figures::extract_normalized(normal_title);
-        let mut all = p.title_figures.clone();
+        ev.tokens = tokens;
+        ev.title_figures = figures::extract_normalized(normal_title);
+        let mut all = ev.title_figures.clone();
         for f in figures::extract_normalized(normal_lead) {
             if !all.iter().any(|x| x.same(&f)) {
                 all.push(f);
             }
         }
-        p.figures = all;
+        ev.figures = all;
+        p.evidence = Some(Box::new(ev));
         p
     }
 }
@@ -458,8 +487,8 @@ impl Veto {
         match self {
             Veto::Actors(..) => Veto::Actors(a.title_actors.clone(), b.title_actors.clone()),
             Veto::Places(..) => Veto::Places(a.title_places.clone(), b.title_places.clone()),
-            Veto::Names(..) => Veto::Names(a.title_tokens.clone(), b.title_tokens.clone()),
-            Veto::Figures(..) => Veto::Figures(a.title_figures.clone(), b.title_figures.clone()),
+            Veto::Names(..) => Veto::Names(a.ev().title_tokens.clone(), b.ev().title_tokens.clone()),
+            Veto::Figures(..) => Veto::Figures(a.ev().title_figures.clone(), b.ev().title_figures.clone()),
         }
     }
 }
@@ -467,6 +496,7 @@ impl Veto {
 /// [`veto_kind`], or headlines stating different figures of one kind.
 pub fn veto_kind_with_figures(a: &Profile, b: &Profile) -> Option<Veto> {
     veto_kind(a, b).or_else(|| {
+        let (a, b) = (a.ev(), b.ev());
         figures::conflict(&a.title_figures, &a.figures, &b.title_figures, &b.figures)
             .then_some(Veto::Figures(Vec::new(), Vec::new()))
     })
@@ -520,10 +550,11 @@ impl Default for Weights {
 
 /// What two reports share beyond their words, scored with `w`.
 pub fn shared(gaz: &Gazetteer, a: &Profile, b: &Profile, w: &Weights) -> Shared {
-    let named = intersect(&a.named, &b.named);
     let title_actors = intersect(&a.title_actors, &b.title_actors);
     let title_places = intersect(&a.title_places, &b.title_places);
     let place_led = a.title_actors.is_empty() && b.title_actors.is_empty() && !title_places.is_empty();
+    let (a, b) = (a.ev(), b.ev());
+    let named = intersect(&a.named, &b.named);
     let actor = !title_actors.is_empty() || !title_places.is_empty();
     let figures: Vec<Figure> = a
         .figures
@@ -671,6 +702,6 @@ mod tests {
     fn latin_tokens_outside_names() {
         let g = gaz();
         let p = profile(&g, "智谱发布GLM-5，支持CUDA与H20；Baichuan AI跟进", "The new model runs on AI chips");
-        assert_eq!(p.tokens.iter().map(|t| &**t).collect::<Vec<_>>(), ["cuda", "glm-5", "h20", "runs"]);
+        assert_eq!(p.ev().tokens.iter().map(|t| &**t).collect::<Vec<_>>(), ["cuda", "glm-5", "h20", "runs"]);
     }
 }

@@ -177,16 +177,19 @@ fn doc_features(doc: &Prepared, gaz: &Gazetteer, p: &Params) -> HashMap<String, 
             .collect()
     };
     let mut f = HashMap::new();
-    features(&doc.title, &actors(&doc.title), p.title_weight, p.latin_weight, &mut f);
-    features(&doc.lead, &actors(&doc.lead), 1.0, p.latin_weight, &mut f);
+    if let Some(text) = &doc.text {
+        let [title, lead] = &**text;
+        features(title, &actors(title), p.title_weight, p.latin_weight, &mut f);
+        features(lead, &actors(lead), 1.0, p.latin_weight, &mut f);
+    }
     f
 }
 
 /// A report folded once for every comparison: undecorated headline and
 /// lead as [`fold`] gives them, and its [`Profile`].
 struct Prepared {
-    title: String,
-    lead: String,
+    /// Folded headline and lead, kept only when the day has text to compare.
+    text: Option<Box<[String; 2]>>,
     profile: Profile,
 }
 
@@ -225,11 +228,7 @@ impl Prepared {
                 let lead = fold_normalized(&normal_lead);
                 let title_pair = [normal_title.as_str(), title.as_str()];
                 let profile = Profile::build(gaz, script, title_pair, [&normal_lead, &lead], evidence, names);
-                if any_text {
-                    Prepared { title, lead, profile }
-                } else {
-                    Prepared { title: String::new(), lead, profile }
-                }
+                Prepared { text: any_text.then(|| Box::new([title, lead])), profile }
             })
             .collect();
         shingles.weigh(docs.len());
@@ -687,7 +686,7 @@ fn each_pair(
     if scripts.len() > 1 {
         for (i, d) in prepared.iter().enumerate() {
             let Some(script) = d.profile.script else { continue };
-            for id in d.profile.named.iter().chain(&d.profile.topics) {
+            for id in d.profile.ev().named.iter().chain(&d.profile.ev().topics) {
                 named.entry((*id, script)).or_default().push(i as u32);
             }
         }
@@ -710,7 +709,7 @@ fn each_pair(
         }
         let pa = &prepared[a].profile;
         if !named.is_empty() {
-            for id in &pa.named {
+            for id in &pa.ev().named {
                 for script in scripts.iter().filter(|s| Some(**s) != pa.script) {
                     if let Some(list) = named.get(&(*id, *script)) {
                         partners.extend(list.iter().filter(|j| **j as usize > a));
@@ -729,7 +728,8 @@ fn each_pair(
             let has_text = !docs[a].text.trim().is_empty() || !docs[b].text.trim().is_empty();
             let cosine = (has_text && any_text).then(|| {
                 let c = cosine(&vecs[a], &vecs[b]);
-                if crate::figures::conflict(&pa.title_figures, &pa.figures, &pb.title_figures, &pb.figures) {
+                let (ea, eb) = (pa.ev(), pb.ev());
+                if crate::figures::conflict(&ea.title_figures, &ea.figures, &eb.title_figures, &eb.figures) {
                     c * p.figure_conflict
                 } else if agreeing_figures(pa, pb) >= 2 {
                     c * p.figure_agreement
@@ -771,6 +771,7 @@ fn each_pair(
 /// Figures two items both state, dates and small plain numbers aside.
 fn agreeing_figures(a: &Profile, b: &Profile) -> usize {
     use crate::figures::Unit;
+    let (a, b) = (a.ev(), b.ev());
     a.figures
         .iter()
         .filter(|f| f.unit != Unit::Date && (f.unit != Unit::Plain || f.value >= 10.0))
