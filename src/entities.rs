@@ -239,7 +239,7 @@ impl Gazetteer {
         let matcher = if patterns.is_empty() {
             None
         } else {
-            AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&patterns).ok()
+            AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostLongest).build(&patterns).ok()
         };
         Ok(Gazetteer { entities, matcher, patterns: meta })
     }
@@ -296,8 +296,12 @@ impl Gazetteer {
     pub fn find(&self, folded: &str) -> Vec<Mention> {
         let Some(matcher) = &self.matcher else { return Vec::new() };
         let bytes = folded.as_bytes();
-        let mut found: Vec<Mention> = matcher
-            .find_overlapping_iter(folded)
+        // Leftmost-longest: the longest name wins (Qwen2.5-Omni over Qwen).
+        // A Latin name glued to other letters (Kimi in Kimiko) is dropped;
+        // a shorter name inside it is not looked for, which costs nothing
+        // real: names are not spelled inside longer Latin words.
+        matcher
+            .find_iter(folded)
             .filter(|m| {
                 let (_, starts, ends) = self.patterns[m.pattern().as_usize()];
                 let before_ok = !starts || m.start() == 0 || !is_latin(bytes[m.start() - 1] as char);
@@ -305,15 +309,7 @@ impl Gazetteer {
                 before_ok && after_ok
             })
             .map(|m| Mention { entity: self.patterns[m.pattern().as_usize()].0, start: m.start(), end: m.end() })
-            .collect();
-        found.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
-        let mut out: Vec<Mention> = Vec::with_capacity(found.len());
-        for m in found {
-            if out.last().is_none_or(|last| m.start >= last.end) {
-                out.push(m);
-            }
-        }
-        out
+            .collect()
     }
 }
 
