@@ -222,6 +222,23 @@ impl Gazetteer {
                 });
             }
         }
+        // A parent chain must end: a → b → a would make an actor its own parent.
+        for (i, e) in entries.iter().enumerate() {
+            let mut seen = vec![i];
+            let mut cur = e.parent.as_deref().and_then(|p| index.get(p).copied());
+            while let Some(p) = cur {
+                if seen.contains(&(p as usize)) {
+                    problems.push(EntryProblem {
+                        index: i,
+                        key: "parent",
+                        message: format!("`{}`: its parents lead back to itself", e.id),
+                    });
+                    break;
+                }
+                seen.push(p as usize);
+                cur = entries[p as usize].parent.as_deref().and_then(|q| index.get(q).copied());
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -239,7 +256,16 @@ impl Gazetteer {
         let matcher = if patterns.is_empty() {
             None
         } else {
-            AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostLongest).build(&patterns).ok()
+            match AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostLongest).build(&patterns) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    return Err(vec![EntryProblem {
+                        index: 0,
+                        key: "names",
+                        message: format!("the names cannot be matched together: {e}"),
+                    }]);
+                }
+            }
         };
         Ok(Gazetteer { entities, matcher, patterns: meta })
     }
@@ -305,7 +331,13 @@ impl Gazetteer {
             .filter(|m| {
                 let (_, starts, ends) = self.patterns[m.pattern().as_usize()];
                 let before_ok = !starts || m.start() == 0 || !is_latin(bytes[m.start() - 1] as char);
-                let after_ok = !ends || m.end() == bytes.len() || !is_latin(bytes[m.end()] as char);
+                // A version goes on after a dot: GPT-4 is not inside GPT-4.5.
+                let after_ok = !ends
+                    || match bytes.get(m.end()..) {
+                        Some([]) | None => true,
+                        Some([b'.', d, ..]) => !d.is_ascii_digit(),
+                        Some([c, ..]) => !is_latin(*c as char),
+                    };
                 before_ok && after_ok
             })
             .map(|m| Mention { entity: self.patterns[m.pattern().as_usize()].0, start: m.start(), end: m.end() })
@@ -359,6 +391,7 @@ mod tests {
     fn latin_names_only_as_whole_words() {
         let g = small();
         assert_eq!(ids(&g, "Kimiko visits the army"), Vec::<String>::new());
+        assert_eq!(ids(&g, "Qwen2.5 and Qwen."), ["qwen"], "a version goes on after a dot; a full stop ends a name");
         assert_eq!(ids(&g, "Kimi与Arm合作"), ["moonshot", "arm"]);
         assert_eq!(ids(&g, "Moonshot AI's Kimi"), ["moonshot", "moonshot"]);
     }
@@ -373,6 +406,13 @@ mod tests {
             entry("d", EntityKind::Company, &["甲公司", "X"], Some("nowhere")),
         ])
         .unwrap_err();
+        let cycle = Gazetteer::from_entries(vec![
+            entry("a", EntityKind::Company, &["甲公司"], Some("b")),
+            entry("b", EntityKind::Company, &["乙公司"], Some("a")),
+        ])
+        .unwrap_err();
+        assert_eq!(cycle.len(), 2);
+        assert!(cycle[0].message.contains("lead back to itself"), "{cycle:?}");
         let keys: Vec<(usize, &str)> = problems.iter().map(|p| (p.index, p.key)).collect();
         assert_eq!(keys, [(1, "id"), (2, "id"), (3, "names"), (4, "names"), (4, "names"), (4, "parent")]);
         assert!(problems[3].message.contains("already a name of `a`"), "{:?}", problems[3]);

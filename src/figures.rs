@@ -40,11 +40,16 @@ pub struct Figure {
 }
 
 impl Figure {
-    /// Whether two figures state the same thing (values within 1%).
+    /// Whether two figures state the same thing: amounts, shares and
+    /// multiples within 1% (rounding across notations); dates and plain
+    /// numbers exactly (June 18 is not June 24, an RTX 4090 not a 4080).
     pub fn same(&self, other: &Figure) -> bool {
         self.unit == other.unit && {
             let (a, b) = (self.value, other.value);
-            (a - b).abs() <= 0.01 * a.abs().max(b.abs()) + f64::EPSILON
+            match self.unit {
+                Unit::Date | Unit::Plain => a == b,
+                _ => (a - b).abs() <= 0.01 * a.abs().max(b.abs()) + f64::EPSILON,
+            }
         }
     }
 }
@@ -188,7 +193,9 @@ fn chinese_number(s: &str) -> Option<(f64, usize)> {
                 '千' => 1000,
                 _ => break,
             };
-            total = total.checked_add(current.max(u32::from(current == 0 && scale == 10)).checked_mul(scale)?)?;
+            // A bare 十, 百 or 千 counts one of it (百万 is a million).
+            let count = if current == 0 { 1 } else { current };
+            total = total.checked_add(count.checked_mul(scale)?)?;
             current = 0;
         }
         any = true;
@@ -211,6 +218,7 @@ fn arabic_number(s: &str) -> Option<(f64, usize)> {
         } else if c == b','
             && end + 3 < b.len()
             && b[end + 1..end + 4].iter().all(u8::is_ascii_digit)
+            && b.get(end + 4).is_none_or(|d| !d.is_ascii_digit())
             && !digits.is_empty()
         {
             // A thousands separator: 1,234 (never a decimal comma here).
@@ -259,7 +267,10 @@ pub fn extract_normalized(text: &str) -> Vec<Figure> {
             && !CURRENCY_BEFORE.iter().any(|(mark, _)| s[..i].ends_with(mark));
         let parsed = if c.is_ascii_digit() && !after_word {
             arabic_number(rest)
-        } else if chinese_digit(c).is_some() || matches!(c, '十' | '百') {
+        } else if (chinese_digit(c).is_some() || matches!(c, '十' | '百'))
+            // 数十亿, 几百万, 上千: vague, not a figure.
+            && !prev.is_some_and(|p| matches!(p, '数' | '几' | '上' | '近' | '逾'))
+        {
             chinese_number(rest).filter(|(_, len)| {
                 let tail = &rest[*len..];
                 ["成", "倍", "亿", "万", "元", "美元", "%"].iter().any(|u| tail.starts_with(u))
@@ -289,9 +300,10 @@ pub fn extract_normalized(text: &str) -> Vec<Figure> {
 
 /// 百分之八十 / 百分之 80.
 fn percent_words(s: &str) -> Option<(Figure, usize)> {
-    let rest = s.strip_prefix("百分之")?;
+    let after = s.strip_prefix("百分之")?;
+    let rest = skip_spaces(after);
     let (n, len) = arabic_number(rest).or_else(|| chinese_number(rest))?;
-    Some((Figure { value: n, unit: Unit::Percent }, "百分之".len() + len))
+    Some((Figure { value: n, unit: Unit::Percent }, "百分之".len() + (after.len() - rest.len()) + len))
 }
 
 /// What follows the number at `start` (`len` bytes) makes it a figure.
@@ -309,9 +321,9 @@ fn read_figure(s: &str, start: usize, number: f64, len: usize) -> (Option<Figure
         let after = &s[pos + '月'.len_utf8()..];
         if let Some((day, dlen)) = arabic_number(after).or_else(|| chinese_number(after))
             && (1.0..=31.0).contains(&day)
-            && after[dlen..].starts_with(['日', '号'])
+            && let Some(mark) = after[dlen..].chars().next().filter(|c| matches!(c, '日' | '号'))
         {
-            let used = pos + '月'.len_utf8() + dlen + '日'.len_utf8() - start;
+            let used = pos + '月'.len_utf8() + dlen + mark.len_utf8() - start;
             return (Some(Figure { value: number * 100.0 + day, unit: Unit::Date }), used);
         }
     }
@@ -380,7 +392,10 @@ fn read_figure(s: &str, start: usize, number: f64, len: usize) -> (Option<Figure
     if year {
         return (None, used);
     }
-    (Some(Figure { value: round3(value), unit }), used)
+    // Scaled amounts round to three digits (6.9亿 and 690 million agree);
+    // a plain number stays as written.
+    let value = if unit == Unit::Plain && value == number { value } else { round3(value) };
+    (Some(Figure { value, unit }), used)
 }
 
 fn month_of(word: &str) -> Option<u32> {
@@ -404,7 +419,24 @@ fn round3(v: f64) -> f64 {
 /// that neither item shares: 80亿元 against 39亿元 is other news; $690
 /// million against 50亿元 is not a contradiction, only another currency.
 pub fn conflict(title_a: &[Figure], all_a: &[Figure], title_b: &[Figure], all_b: &[Figure]) -> bool {
-    let comparable = title_a.iter().any(|x| title_b.iter().any(|y| x.unit == y.unit));
+    conflict_where(title_a, all_a, title_b, all_b, |_| true)
+}
+
+/// [`conflict`] over figures with a unit only: plain numbers (49克, 31个,
+/// 180 cm) count different things, so two of them are no contradiction.
+/// What keeps reports in different languages apart.
+pub fn conflict_with_units(title_a: &[Figure], all_a: &[Figure], title_b: &[Figure], all_b: &[Figure]) -> bool {
+    conflict_where(title_a, all_a, title_b, all_b, |u| u != Unit::Plain)
+}
+
+fn conflict_where(
+    title_a: &[Figure],
+    all_a: &[Figure],
+    title_b: &[Figure],
+    all_b: &[Figure],
+    counts: impl Fn(Unit) -> bool,
+) -> bool {
+    let comparable = title_a.iter().any(|x| counts(x.unit) && title_b.iter().any(|y| x.unit == y.unit));
     if !comparable {
         return false;
     }
@@ -450,6 +482,13 @@ mod tests {
         assert_eq!(read("速度提升3倍"), ["3x"]);
         assert_eq!(read("3x faster"), ["3x"]);
         assert_eq!(read("两倍"), ["2x"]);
+        assert_eq!(read("百分之 80"), ["80%"]);
+        assert_eq!(read("百万美元"), ["USD 1M"]);
+        assert_eq!(read("数十亿元融资"), Vec::<String>::new(), "vague");
+        assert_eq!(read("1,2345 and 100，2025"), ["1", "2345", "100"]);
+        assert_eq!(read("6月18日至6月20日"), ["06-18", "06-20"]);
+        assert!(!extract("6月18日")[0].same(&extract("June 24")[0]));
+        assert!(!extract("RTX 4090")[0].same(&extract("RTX 4080")[0]));
         assert_eq!(read("6月18日发布"), ["06-18"]);
         assert_eq!(read("on June 18"), ["06-18"]);
         assert_eq!(read("18 June"), ["06-18"]);
@@ -476,5 +515,10 @@ mod tests {
         assert!(!conflict(&usd, &usd, &cny, &cny), "another currency is no contradiction");
         let (x, y) = (f("降价80%"), f("cuts prices by 80 percent"));
         assert!(!conflict(&x, &x, &y, &y));
+        let (g, h) = (f("49克AR眼镜"), f("31个自由度的机器人"));
+        assert!(
+            conflict(&g, &g, &h, &h) && !conflict_with_units(&g, &g, &h, &h),
+            "plain numbers count different things"
+        );
     }
 }

@@ -68,8 +68,9 @@ pub fn sane(d: DateTime<Utc>) -> bool {
     (1970..=9999).contains(&d.year())
 }
 
-/// A Unix timestamp in seconds, or in milliseconds when it has 13 digits'
-/// worth (pages and APIs write both), if it falls in the sane calendar.
+/// A Unix timestamp in seconds, or in milliseconds from 10^11 up (12 digits
+/// or more: as seconds that would be past year 5000), if it falls in the
+/// sane calendar.
 pub fn from_unix(n: i64) -> Option<DateTime<Utc>> {
     let d = if n.unsigned_abs() >= 100_000_000_000 {
         DateTime::from_timestamp_millis(n)?

@@ -159,7 +159,7 @@ fn tuning_part() {
 
 /// The targets (precision and recall ≥ 0.95, cross-language recall
 /// ≥ 0.90, no hard negative merged) are not all met on the held-out part:
-/// measured precision 0.857, recall 0.915, cross-language recall 0.938,
+/// measured precision 0.858, recall 0.924, cross-language recall 0.948,
 /// 2 of 14 hard negatives merged when this was written. The bounds below guard against falling further; raise
 /// them as the product improves, never by reading this part's misses.
 #[test]
@@ -174,7 +174,7 @@ fn heldout_part() {
         s.hard_negatives_merged.len(),
         s.hard_negatives
     );
-    assert!(s.precision >= 0.85 && s.recall >= 0.9, "precision {:.3}, recall {:.3}", s.precision, s.recall);
-    assert!(s.cross_recall >= 0.92, "cross-language recall {:.3}", s.cross_recall);
+    assert!(s.precision >= 0.85 && s.recall >= 0.91, "precision {:.3}, recall {:.3}", s.precision, s.recall);
+    assert!(s.cross_recall >= 0.93, "cross-language recall {:.3}", s.cross_recall);
     assert!(s.hard_negatives_merged.len() <= 2, "{} hard negatives merged", s.hard_negatives_merged.len());
 }

@@ -246,8 +246,8 @@ proptest! {
         let _ = parse_date(&text, tz);
         for year in ["0000", "0001", "9999"] {
             let _ = parse_page_date(&format!("{year}-01-01 00:00"), tz, now);
-            let _ = parse_page_date("12-31 23:59", tz, now);
-            let _ = parse_page_date("昨天 23:59", tz, now);
         }
+        let _ = parse_page_date("12-31 23:59", tz, now);
+        let _ = parse_page_date("昨天 23:59", tz, now);
     }
 }

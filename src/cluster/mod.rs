@@ -686,7 +686,7 @@ fn each_pair(
     if scripts.len() > 1 {
         for (i, d) in prepared.iter().enumerate() {
             let Some(script) = d.profile.script else { continue };
-            for id in d.profile.ev().named.iter().chain(&d.profile.ev().topics) {
+            for id in &d.profile.ev().named {
                 named.entry((*id, script)).or_default().push(i as u32);
             }
         }
@@ -832,8 +832,11 @@ pub struct Clustering {
 /// (average link, [`Params::group_link`]): a chain of items each a little
 /// like the next (one financing round after another) does not become one
 /// story of a hundred sources. Then reports in other languages or scripts
-/// join the story they share the strongest evidence with. No join puts
-/// together headlines that name different actors.
+/// join the story they share the strongest evidence with. No pair whose
+/// headlines name different actors joins, and stories whose headlines name
+/// different organizations or places are not merged by text or across
+/// languages (copies of one headline join pair by pair, before stories are
+/// compared; unknown Latin names veto pairs only).
 pub fn cluster(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer) -> Vec<Vec<usize>> {
     run(docs, p, gaz, false).groups
 }
@@ -852,8 +855,11 @@ impl GroupActors {
         GroupActors(Profile {
             title_actors: p.title_actors.clone(),
             title_places: p.title_places.clone(),
+            // Unknown Latin names veto pairs, not stories: a story gathers
+            // many of them (2025AI, Multi-Agent) from headlines that agree.
+            title_token_hashes: Vec::new(),
             script: p.script,
-            ..Profile::default()
+            evidence: None,
         })
     }
 

@@ -175,6 +175,8 @@ pub fn site_script(language: &str) -> Script {
     let l = language.to_ascii_lowercase();
     if !l.starts_with("zh") {
         Script::Latin
+    } else if l.contains("hans") {
+        Script::Simplified
     } else if ["tw", "hk", "mo", "hant"].iter().any(|r| l.contains(r)) {
         Script::Traditional
     } else {
@@ -195,7 +197,11 @@ fn build_story(
         .iter()
         .copied()
         .max_by(|a, b| {
-            let native = |i: &StoredItem| Script::of(&i.title) == script;
+            // The site's script first, then the other Chinese script, then Latin.
+            let native = |i: &StoredItem| {
+                let s = Script::of(&i.title);
+                u8::from(s == script) * 2 + u8::from(s != Script::Latin)
+            };
             (native(a), a.image.is_some(), a.text.chars().count().min(600))
                 .cmp(&(native(b), b.image.is_some(), b.text.chars().count().min(600)))
                 .then(b.published_at.cmp(&a.published_at))
