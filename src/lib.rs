@@ -5,7 +5,10 @@
 //! [`ingest`]), then [`cluster`] → [`tag`] → [`digest`] → [`render`] →
 //! [`publish`] (driven by [`daily`]). Plain data types ([`model`], and the
 //! digest's `Story` and `Digest`) flow between the stages; I/O stays in
-//! `fetch`, `store` and `publish`, so the middle is pure.
+//! `fetch`, `store` and `publish`, so the middle is pure. Clustering reads
+//! names through the gazetteer ([`entities`]) and figures through
+//! [`figures`]; [`explain`] shows its decisions; [`timespan`] is where
+//! every outside number becomes time.
 
 pub mod cluster;
 pub mod config;
