@@ -716,6 +716,17 @@ mod tests {
     }
 
     #[test]
+    fn unknown_latin_names_keep_apart_spellings_of_one_name_do_not() {
+        let g = gaz();
+        let p = |t: &str| profile(&g, t, "");
+        assert!(matches!(veto(&p("Manus完成新一轮融资"), &p("Genspark完成新一轮融资")), Some(Veto::Names(..))));
+        assert_eq!(veto(&p("GPT-5正式上线"), &p("GPT5正式上线")), None);
+        // A year glued to a word is the word: 2025AI is the generic "ai".
+        assert!(p("2025AI中国发展论坛召开").ev().title_tokens.is_empty());
+        assert_eq!(veto(&p("2025AI中国发展论坛召开"), &p("Multi-Agent成为AI中国发展论坛焦点")), None);
+    }
+
+    #[test]
     fn latin_tokens_outside_names() {
         let g = gaz();
         let p = profile(&g, "智谱发布GLM-5，支持CUDA与H20；Baichuan AI跟进", "The new model runs on AI chips");

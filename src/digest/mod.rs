@@ -310,6 +310,52 @@ mod tests {
     use chrono::NaiveTime;
 
     #[test]
+    fn the_site_language_gives_its_script() {
+        for (lang, script) in [
+            ("zh-CN", Script::Simplified),
+            ("zh-Hans", Script::Simplified),
+            ("zh-Hans-HK", Script::Simplified),
+            ("zh-TW", Script::Traditional),
+            ("zh-Hant", Script::Traditional),
+            ("zh-HK", Script::Traditional),
+            ("en", Script::Latin),
+        ] {
+            assert_eq!(site_script(lang), script, "{lang}");
+        }
+    }
+
+    #[test]
+    fn a_story_is_headed_in_the_site_script_then_in_chinese() {
+        let item = |id: i64, title: &str, image: Option<&str>| StoredItem {
+            id,
+            source: format!("s{id}"),
+            title: title.into(),
+            url: Some(format!("https://{id}.example/")),
+            text: "text".into(),
+            summary_html: String::new(),
+            content_html: None,
+            image: image.map(String::from),
+            categories: vec![],
+            published_at: Utc.with_ymd_and_hms(2025, 4, 1, 3, 0, 0).unwrap(),
+        };
+        let en = item(1, "Baichuan AI raises $690 million", Some("https://img.example/a.png"));
+        let hans = item(2, "百川智能完成50亿元融资", None);
+        let hant = item(3, "百川智能完成50億元募資", None);
+        let tagger = Tagger::new(&crate::config::Taxonomy::default());
+        let w = window(
+            NaiveDate::from_ymd_opt(2025, 4, 2).unwrap(),
+            chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            chrono_tz::Asia::Shanghai,
+        );
+        let head = |items: &[&StoredItem], script| build_story(items, None, &tagger, w, script).headline;
+        assert_eq!(head(&[&en, &hans, &hant], Script::Simplified), hans.title);
+        assert_eq!(head(&[&en, &hans, &hant], Script::Traditional), hant.title);
+        // No report in the site's script: Chinese before English, picture or not.
+        assert_eq!(head(&[&en, &hans], Script::Traditional), hans.title);
+        assert_eq!(head(&[&en, &hans], Script::Latin), en.title);
+    }
+
+    #[test]
     fn window_is_the_24_hours_before_digest_time() {
         let w = window(
             NaiveDate::from_ymd_opt(2025, 4, 2).unwrap(),
