@@ -200,37 +200,87 @@ struct Day {
     shingles: Shingles,
 }
 
+/// Days with at least this many docs are prepared on several threads, in
+/// batches of this many.
+const PARALLEL_FROM: usize = 4096;
+
+/// What preparing one doc yields before shingle ids are assigned.
+struct Folded {
+    prepared: Prepared,
+    /// Hashed headline shingles ([`headline_shingles`]).
+    shingles: Vec<u64>,
+    headline: Headline,
+}
+
+/// `f` over `items` on `threads` threads (in order), or on this one.
+fn map_on<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    let mut out = Vec::with_capacity(items.len());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    out
+}
+
 impl Prepared {
     /// Every doc of a day, with [`Profile`]s as full as the day needs and
     /// their headlines for copy detection. The folded text is kept only
-    /// when some doc has text to compare (TF-IDF needs it).
+    /// when some doc has text to compare (TF-IDF needs it). Large days are
+    /// folded on every core: each doc's folding is independent, and it is
+    /// most of the clustering's time.
     fn all(docs: &[Doc<'_>], gaz: &Gazetteer, p: &Params, names: bool) -> Day {
-        let titles: Vec<(String, Script)> = docs
-            .iter()
-            .map(|d| {
-                let (normal, traditional) = normalize_and_tell(&strip_boilerplate(d.title));
-                let script = Script::from_parts(&normal, traditional);
-                (normal, script)
-            })
-            .collect();
+        let threads = if docs.len() >= PARALLEL_FROM {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        } else {
+            1
+        };
         let any_text = docs.iter().any(|d| !d.text.trim().is_empty());
-        let evidence = any_text || titles.windows(2).any(|w| w[0].1 != w[1].1);
+        // Whether the day mixes scripts decides how full profiles are, so
+        // the scripts come first.
+        let scripts: Vec<Script> = map_on(docs, threads, |d| {
+            let (normal, traditional) = normalize_and_tell(&strip_boilerplate(d.title));
+            Script::from_parts(&normal, traditional)
+        });
+        let evidence = any_text || scripts.windows(2).any(|w| w[0] != w[1]);
+        drop(scripts);
+        let one = |doc: &Doc<'_>| -> Folded {
+            let (normal_title, traditional) = normalize_and_tell(&strip_boilerplate(doc.title));
+            let script = Script::from_parts(&normal_title, traditional);
+            let title = fold_normalized(&normal_title);
+            let (headline, shingles) = Headline::new(&title);
+            let raw_lead: String = doc.text.chars().take(p.lead_chars).collect();
+            let normal_lead = normalize(&raw_lead);
+            let lead = fold_normalized(&normal_lead);
+            let title_pair = [normal_title.as_str(), title.as_str()];
+            let profile = Profile::build(gaz, script, title_pair, [&normal_lead, &lead], evidence, names);
+            let prepared = Prepared { text: any_text.then(|| Box::new([title, lead])), profile };
+            Folded { prepared, shingles, headline }
+        };
         let mut shingles = Shingles::default();
         let mut headlines = Vec::with_capacity(docs.len());
-        let prepared = docs
-            .iter()
-            .zip(titles)
-            .map(|(doc, (normal_title, script))| {
-                let title = fold_normalized(&normal_title);
-                headlines.push(Headline::new(&title, &mut shingles));
-                let raw_lead: String = doc.text.chars().take(p.lead_chars).collect();
-                let normal_lead = normalize(&raw_lead);
-                let lead = fold_normalized(&normal_lead);
-                let title_pair = [normal_title.as_str(), title.as_str()];
-                let profile = Profile::build(gaz, script, title_pair, [&normal_lead, &lead], evidence, names);
-                Prepared { text: any_text.then(|| Box::new([title, lead])), profile }
-            })
-            .collect();
+        let mut prepared = Vec::with_capacity(docs.len());
+        // In batches, so that the hashed shingles waiting for their ids
+        // never pile up for the whole day.
+        for batch in docs.chunks(PARALLEL_FROM) {
+            for f in map_on(batch, threads, one) {
+                let mut ids: Vec<u32> = f.shingles.into_iter().map(|h| shingles.id(h)).collect();
+                ids.sort_unstable();
+                headlines.push(Headline { shingles: ids.into(), ..f.headline });
+                prepared.push(f.prepared);
+            }
+        }
         shingles.weigh(docs.len());
         Day { docs: prepared, headlines, shingles }
     }
@@ -375,16 +425,17 @@ struct Headline {
 }
 
 impl Headline {
-    /// `folded` is the undecorated headline as [`crate::fold::fold`] gives it.
-    fn new(folded: &str, ids: &mut Shingles) -> Headline {
-        let mut shingles: Vec<u32> = headline_shingles(folded).into_iter().map(|h| ids.id(h)).collect();
-        shingles.sort_unstable();
+    /// `folded` is the undecorated headline as [`crate::fold::fold`] gives
+    /// it. Its shingles come back hashed, to be given ids
+    /// ([`Shingles::id`]) in doc order.
+    fn new(folded: &str) -> (Headline, Vec<u64>) {
         let text: String = folded.chars().filter(|c| *c != ' ').collect();
         // A copy keeps its headline's numbers, whatever a typo did to the
         // words around them (186亿元 and 186将元 are one figure here).
         let figures = numbers(folded)
             .fold(0u64, |acc, n| mix(acc ^ n.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| mix(h ^ u64::from(b)))));
-        Headline { chars: text.chars().count(), text: text.into(), shingles: shingles.into(), figures }
+        let headline = Headline { chars: text.chars().count(), text: text.into(), shingles: Box::new([]), figures };
+        (headline, headline_shingles(folded))
     }
 }
 
@@ -502,10 +553,8 @@ fn mix(mut z: u64) -> u64 {
 /// be shared and are left out first. Keys are 32-bit hashes: a collision
 /// only adds a candidate, which is checked anyway.
 struct PrefixIndex {
-    /// (key, slot), sorted by key; a slot is one key of one headline.
+    /// (key, headline), sorted by key.
     entries: Vec<(u32, u32)>,
-    /// Each slot's headline.
-    slot_doc: Vec<u32>,
     /// Where each slot's key group starts in `entries`.
     slot_group: Vec<u32>,
     /// Headline `i` has slots `offsets[i]..offsets[i + 1]`.
@@ -516,12 +565,11 @@ impl PrefixIndex {
     /// Indexes the headlines not marked in `skip`.
     fn new(headlines: &[Headline], df: &[u32], skip: &[bool]) -> PrefixIndex {
         let per = PREFIX * (PREFIX - 1) / 2;
-        let mut entries = Vec::with_capacity(headlines.len() * per);
-        let mut slot_doc = Vec::with_capacity(headlines.len() * per);
+        let mut entries: Vec<(u32, u32)> = Vec::with_capacity(headlines.len() * per);
         let mut offsets = Vec::with_capacity(headlines.len() + 1);
         let mut order: Vec<u32> = Vec::new();
         for (i, h) in headlines.iter().enumerate() {
-            offsets.push(slot_doc.len() as u32);
+            offsets.push(entries.len() as u32);
             if skip[i] {
                 continue;
             }
@@ -532,14 +580,13 @@ impl PrefixIndex {
             for (x, a) in order.iter().enumerate() {
                 for b in &order[x + 1..] {
                     let key = (mix((u64::from(*a) << 32) | u64::from(*b)) >> 32) as u32;
-                    entries.push((key, slot_doc.len() as u32));
-                    slot_doc.push(i as u32);
+                    entries.push((key, entries.len() as u32));
                 }
             }
         }
-        offsets.push(slot_doc.len() as u32);
+        offsets.push(entries.len() as u32);
         entries.sort_unstable();
-        let mut slot_group = vec![0u32; slot_doc.len()];
+        let mut slot_group = vec![0u32; entries.len()];
         let mut start = 0;
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
             for (_, slot) in group {
@@ -547,7 +594,12 @@ impl PrefixIndex {
             }
             start += group.len();
         }
-        PrefixIndex { entries, slot_doc, slot_group, offsets }
+        // Each slot's headline, found from the offsets rather than kept
+        // beside every slot: the index is most of the clustering's memory.
+        for entry in &mut entries {
+            entry.1 = (offsets.partition_point(|o| *o <= entry.1) - 1) as u32;
+        }
+        PrefixIndex { entries, slot_group, offsets }
     }
 
     /// Headlines after `i` sharing a key with it, unsorted, with repeats.
@@ -558,7 +610,7 @@ impl PrefixIndex {
             let group = &self.entries[start..self.entries.len().min(start + MAX_KEY_POSTING + 1)];
             let len = group.iter().take_while(|e| e.0 == key).count();
             if len <= MAX_KEY_POSTING {
-                out.extend(group[..len].iter().map(|e| self.slot_doc[e.1 as usize]).filter(|j| *j as usize > i));
+                out.extend(group[..len].iter().map(|e| e.1).filter(|j| *j as usize > i));
             }
         }
     }
