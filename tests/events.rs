@@ -34,13 +34,23 @@ struct Scores {
     misses: Vec<String>,
 }
 
-fn labelled() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events/labelled_day.json");
+/// The first labelled day (2025-06-18).
+const DAY1: &str = "labelled_day.json";
+/// The second (2025-11-05), written by another hand after the rules of
+/// the first were tuned, and frozen before any tuning against it.
+const DAY2: &str = "labelled_day2.json";
+
+fn labelled(file: &str) -> Value {
+    let path = format!("{}/tests/fixtures/events/{file}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn score(split: &str) -> Scores {
-    let data = labelled();
+    score_day(DAY1, split)
+}
+
+fn score_day(file: &str, split: &str) -> Scores {
+    let data = labelled(file);
     let languages: HashMap<&str, &str> = data["outlets"]
         .as_array()
         .unwrap()
@@ -133,7 +143,7 @@ fn report(split: &str, s: &Scores) {
 
 #[test]
 fn the_labelled_day_is_large_and_varied_enough() {
-    let data = labelled();
+    let data = labelled(DAY1);
     let events = data["events"].as_array().unwrap();
     let items: usize = events.iter().map(|e| e["items"].as_array().unwrap().len()).sum();
     assert!(events.len() >= 60 && items >= 150, "{} events, {items} items", events.len());
@@ -159,9 +169,10 @@ fn tuning_part() {
 
 /// The targets (precision and recall ≥ 0.95, cross-language recall
 /// ≥ 0.90, no hard negative merged) are not all met on the held-out part:
-/// measured precision 0.858, recall 0.924, cross-language recall 0.948,
-/// 2 of 14 hard negatives merged when this was written. The bounds below guard against falling further; raise
-/// them as the product improves, never by reading this part's misses.
+/// measured precision 0.860, recall 0.941, cross-language recall 0.958,
+/// 2 of 14 hard negatives merged when this was written. The bounds below
+/// guard against falling further; raise them as the product improves,
+/// never by reading this part's misses.
 #[test]
 fn heldout_part() {
     let s = score("heldout");
@@ -174,7 +185,40 @@ fn heldout_part() {
         s.hard_negatives_merged.len(),
         s.hard_negatives
     );
-    assert!(s.precision >= 0.85 && s.recall >= 0.91, "precision {:.3}, recall {:.3}", s.precision, s.recall);
-    assert!(s.cross_recall >= 0.93, "cross-language recall {:.3}", s.cross_recall);
+    assert!(s.precision >= 0.85 && s.recall >= 0.93, "precision {:.3}, recall {:.3}", s.precision, s.recall);
+    assert!(s.cross_recall >= 0.95, "cross-language recall {:.3}", s.cross_recall);
     assert!(s.hard_negatives_merged.len() <= 2, "{} hard negatives merged", s.hard_negatives_merged.len());
+}
+
+/// The second day's tuning part: its misses may be read and tuned against.
+/// Before any tuning it scored precision 0.849, recall 0.842,
+/// cross-language recall 0.833, 3 of 15 hard negatives merged.
+#[test]
+fn second_day_tuning_part() {
+    let s = score_day(DAY2, "tuning");
+    report("second day, tuning", &s);
+    assert!(s.precision >= 0.95 && s.recall >= 0.93, "precision {:.3}, recall {:.3}", s.precision, s.recall);
+    assert!(s.cross_recall >= 0.9, "cross-language recall {:.3}", s.cross_recall);
+    assert!(s.hard_negatives_merged.len() <= 1, "{:?}", s.hard_negatives_merged);
+}
+
+/// The second day's held-out part: scores only. Measured precision 0.988,
+/// recall 0.888, cross-language recall 0.867, 1 of 7 hard negatives merged
+/// (the same before and after tuning on the second day's other part);
+/// the bounds guard against falling further.
+#[test]
+fn second_day_heldout_part() {
+    let s = score_day(DAY2, "heldout");
+    eprintln!(
+        "second day, heldout: pairwise precision {:.3}, recall {:.3}; cross-language recall {:.3} over {} pairs; hard negatives merged {}/{}",
+        s.precision,
+        s.recall,
+        s.cross_recall,
+        s.cross_pairs,
+        s.hard_negatives_merged.len(),
+        s.hard_negatives
+    );
+    assert!(s.precision >= 0.97 && s.recall >= 0.87, "precision {:.3}, recall {:.3}", s.precision, s.recall);
+    assert!(s.cross_recall >= 0.85, "cross-language recall {:.3}", s.cross_recall);
+    assert!(s.hard_negatives_merged.len() <= 1, "{} hard negatives merged", s.hard_negatives_merged.len());
 }

@@ -225,6 +225,9 @@ pub struct Profile {
     /// Organizations the headline names (companies, labs, regulators, the
     /// makers of named products), as their topmost parents.
     pub title_actors: Vec<u32>,
+    /// The organization the headline names first (its topmost parent):
+    /// the one the news is about.
+    pub title_first: Option<u32>,
     /// Places the headline names, countries aside, with their parents.
     pub title_places: Vec<u32>,
     /// Hashes of [`Evidence::title_tokens`], sorted: compared for every
@@ -348,6 +351,7 @@ impl Profile {
                 }
             }
         }
+        p.title_first = title_actors.first().copied();
         p.title_actors = sorted(title_actors);
         p.title_places = sorted(title_places);
         let mut ev = Evidence { named: sorted(named), topics: sorted(topics), ..Evidence::default() };
@@ -477,7 +481,16 @@ pub fn veto(a: &Profile, b: &Profile) -> Option<Veto> {
 /// comparisons of every candidate pair.
 pub fn veto_kind(a: &Profile, b: &Profile) -> Option<Veto> {
     if !a.title_actors.is_empty() && !b.title_actors.is_empty() {
-        return (!overlap(&a.title_actors, &b.title_actors)).then_some(Veto::Actors(Vec::new(), Vec::new()));
+        // Different organizations; or each headline names one the other
+        // lacks and they lead with different ones: 壁仞 and 天数智芯 each
+        // filing at HKEX, or Microsoft's deals with IREN and with Lambda,
+        // are two events.
+        let lacks = |x: &[u32], y: &[u32]| x.iter().any(|id| y.binary_search(id).is_err());
+        let apart = !overlap(&a.title_actors, &b.title_actors)
+            || (a.title_first != b.title_first
+                && lacks(&a.title_actors, &b.title_actors)
+                && lacks(&b.title_actors, &a.title_actors));
+        return apart.then_some(Veto::Actors(Vec::new(), Vec::new()));
     }
     if !a.title_token_hashes.is_empty()
         && !b.title_token_hashes.is_empty()
@@ -713,6 +726,23 @@ mod tests {
         let a = profile(&g, "豆包大模型降价", "");
         let b = profile(&g, "字节跳动宣布降价", "");
         assert_eq!(veto(&a, &b), None, "a product is its maker");
+    }
+
+    #[test]
+    fn a_shared_counterpart_does_not_make_two_actors_one() {
+        let g = gaz();
+        // Each leads with its own company and both name ByteDance.
+        let a = profile(&g, "宇树科技与字节跳动签约", "");
+        let b = profile(&g, "优必选与字节跳动签约", "");
+        assert!(matches!(veto(&a, &b), Some(Veto::Actors(..))));
+        let c = profile(&g, "字节跳动与优必选签约", "");
+        assert!(matches!(veto(&a, &c), Some(Veto::Actors(..))), "led by another, each lacking one");
+        // One leads with the company the other names alone, or both lead
+        // with one and name different partners: one event told twice.
+        let d = profile(&g, "宇树科技发布人形机器人", "");
+        assert_eq!(veto(&a, &d), None);
+        let e = profile(&g, "宇树科技与优必选签约", "");
+        assert_eq!(veto(&a, &e), None, "same lead, different partners named");
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub struct Params {
     pub cross_threshold: f64,
     /// Weights of that evidence.
     pub weights: Weights,
+    /// A report in another language or script joins a story that already
+    /// has one in its script only when those reports, across the two
+    /// sides, reach this share of `threshold` in text similarity.
+    pub bridge_link: f64,
 }
 
 impl Default for Params {
@@ -94,6 +98,7 @@ impl Default for Params {
             group_link: 0.75,
             cross_threshold: 2.0,
             weights: Weights::default(),
+            bridge_link: 0.5,
         }
     }
 }
@@ -906,6 +911,8 @@ impl GroupActors {
     fn of(p: &Profile) -> GroupActors {
         GroupActors(Profile {
             title_actors: p.title_actors.clone(),
+            // A story's headlines may each lead with another of its actors.
+            title_first: None,
             title_places: p.title_places.clone(),
             // Unknown Latin names veto pairs, not stories: a story gathers
             // many of them (2025AI, Multi-Agent) from headlines that agree.
@@ -1053,9 +1060,19 @@ fn run(docs: &[Doc<'_>], p: &Params, gaz: &Gazetteer, explaining: bool) -> Clust
                 record(&mut pending, a, b, Ok(Evidence::Across(s)));
                 continue;
             }
-            let scripts_a: Vec<Option<Script>> = members[&ra].iter().map(|&i| script_of(i)).collect();
-            let overlap = members[&rb].iter().any(|&i| scripts_a.contains(&script_of(i)));
-            if overlap || veto_kind(&actors[&ra].0, &actors[&rb].0).is_some() {
+            // Reports of one script on both sides must themselves be alike
+            // (in text, with nothing vetoing them): then the report in the
+            // other script joins what is one story told twice in one
+            // language, not two stories it happens to touch.
+            let same_script_apart = members[&ra].iter().any(|&x| {
+                members[&rb].iter().any(|&y| {
+                    script_of(x) == script_of(y)
+                        && (vecs.is_empty()
+                            || cosine(&vecs[x], &vecs[y]) < p.threshold * p.bridge_link
+                            || veto_kind_with_figures(&prepared[x].profile, &prepared[y].profile).is_some())
+                })
+            });
+            if same_script_apart || veto_kind(&actors[&ra].0, &actors[&rb].0).is_some() {
                 record(&mut pending, a, b, Err(Apart::StoriesDiffer));
                 continue;
             }
