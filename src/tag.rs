@@ -18,6 +18,14 @@ pub const CATEGORY_HIT: f64 = 1.0;
 /// Score from which a tag is given.
 pub const THRESHOLD: f64 = 2.0;
 
+/// One report of a story, as the tagger reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    pub title: &'a str,
+    pub text: &'a str,
+    pub categories: &'a [String],
+}
+
 /// A tag given to an item, with how strongly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TagHit {
@@ -101,6 +109,27 @@ impl Tagger {
                 (!p.latin || at_boundary).then_some(p)
             })
             .collect()
+    }
+
+    /// A story's tags from all its reports, most confident first, at most
+    /// `most`: each tag's evidence summed over the reports, weighted by
+    /// the tag's weight.
+    pub fn story<'a>(&self, reports: impl IntoIterator<Item = Report<'a>>, most: usize) -> Vec<TagHit> {
+        let mut scores: Vec<f64> = vec![0.0; self.names.len()];
+        for r in reports {
+            for hit in self.tag(r.title, r.text, r.categories) {
+                scores[hit.tag] += hit.score;
+            }
+        }
+        let mut ranked: Vec<TagHit> = scores
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s > 0.0)
+            .map(|(t, s)| TagHit { tag: t, score: s * self.weights[t] })
+            .collect();
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.tag.cmp(&b.tag)));
+        ranked.truncate(most);
+        ranked
     }
 
     /// Tags of an item, strongest first.

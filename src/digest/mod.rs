@@ -3,7 +3,7 @@
 
 pub mod summarize;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -13,14 +13,14 @@ use crate::cluster::{self, Doc};
 use crate::config::DigestConfig;
 use crate::fold::strip_boilerplate;
 use crate::store::{StoredItem, StoryRecord};
-use crate::tag::Tagger;
+use crate::tag::{Report, Tagger};
 
 /// Longest summary paragraph, in characters.
 const SUMMARY_CHARS: usize = 160;
 /// Most key facts per story.
 const MAX_FACTS: usize = 5;
 /// Most tags shown on a story.
-const STORY_TAGS: usize = 3;
+pub const STORY_TAGS: usize = 3;
 /// Most tags in a post's front matter.
 const POST_TAGS: usize = 10;
 /// Longest front-matter description, in characters.
@@ -222,15 +222,9 @@ fn build_story(
         ordered.iter().map(|i| (i.content_html.as_deref().unwrap_or(&i.summary_html), i.text.as_str())).collect();
     let facts = summarize::key_facts(&sources_for_facts, &summary, MAX_FACTS);
 
-    let mut tag_scores: BTreeMap<usize, f64> = BTreeMap::new();
-    for item in items {
-        for hit in tagger.tag(&item.title, &item.text, &item.categories) {
-            *tag_scores.entry(hit.tag).or_default() += hit.score;
-        }
-    }
-    let mut ranked: Vec<(usize, f64)> = tag_scores.into_iter().map(|(t, s)| (t, s * tagger.weight(t))).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let tags: Vec<String> = ranked.iter().take(STORY_TAGS).map(|(t, _)| tagger.name(*t).to_string()).collect();
+    let reports = items.iter().map(|i| Report { title: &i.title, text: &i.text, categories: &i.categories });
+    let ranked = tagger.story(reports, STORY_TAGS);
+    let tags: Vec<String> = ranked.iter().map(|h| tagger.name(h.tag).to_string()).collect();
 
     let mut sources: Vec<SourceLink> = Vec::new();
     for item in &by_time {
@@ -240,7 +234,7 @@ fn build_story(
     }
     let latest = by_time.last().map_or(window.end, |i| i.published_at);
     let age_hours = (window.end - latest).num_minutes().max(0) as f64 / 60.0;
-    let tag_weight: f64 = ranked.iter().take(STORY_TAGS).map(|(_, s)| s.min(6.0)).sum::<f64>() / 6.0;
+    let tag_weight: f64 = ranked.iter().map(|h| h.score.min(6.0)).sum::<f64>() / 6.0;
     let score = 3.0 * sources.len() as f64
         + tag_weight
         + (1.0 - (age_hours / 24.0).min(1.0))
