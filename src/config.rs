@@ -500,12 +500,41 @@ impl Source {
     }
 }
 
-/// The taxonomy file: tags and the words that give them.
+/// The taxonomy file: concepts, and tags given by keywords, rules over
+/// concepts and examples.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Taxonomy {
     #[serde(default)]
+    pub concept: Vec<ConceptConfig>,
+    #[serde(default)]
     pub tag: Vec<TagConfig>,
+}
+
+/// One `[[concept]]`: a named lexicon that tag rules are written over.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConceptConfig {
+    pub name: String,
+    /// Words and phrases, Chinese and English, matched as tag keywords are.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Gazetteer entries that also count: by kind and country (an entry
+    /// without a country takes its parent's).
+    #[serde(default)]
+    pub entities: Option<EntitySelector>,
+}
+
+/// Which gazetteer entries a concept takes.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EntitySelector {
+    /// Kinds taken; empty takes every kind.
+    #[serde(default)]
+    pub kind: Vec<crate::entities::EntityKind>,
+    /// Countries taken (as the gazetteer writes them, `CN`); empty takes all.
+    #[serde(default)]
+    pub country: Vec<String>,
 }
 
 /// One `[[tag]]` entry.
@@ -513,11 +542,24 @@ pub struct Taxonomy {
 #[serde(deny_unknown_fields)]
 pub struct TagConfig {
     pub name: String,
+    #[serde(default)]
     pub keywords: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     #[serde(default = "default_weight")]
     pub weight: f64,
+    /// A rule over concepts ([`crate::tag::rule`]) that gives the tag.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Headlines (with a lead, if wanted) that have this tag.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Headlines alike in words that do not.
+    #[serde(default)]
+    pub counter_examples: Vec<String>,
+    /// How close to the examples an item must be; see [`crate::tag::example`].
+    #[serde(default)]
+    pub example_threshold: Option<f64>,
 }
 
 fn default_weight() -> f64 {
@@ -837,6 +879,28 @@ fn html_selectors(s: &SourceConfig) -> Result<Option<HtmlSelectors>, (&'static s
 pub fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
     let (taxonomy, text): (Taxonomy, String) = parse_toml(path)?;
     let mut problems = Vec::new();
+    let mut concepts: Vec<&str> = Vec::new();
+    for (i, concept) in taxonomy.concept.iter().enumerate() {
+        let mut add = |key: &str, message: String| {
+            problems.push(ConfigProblem {
+                file: path.to_path_buf(),
+                line: table_key_line(&text, "concept", i, key),
+                key: Some(format!("concept[{i}].{key}")),
+                message,
+            })
+        };
+        let name = concept.name.as_str();
+        if !crate::tag::rule::is_name(name) {
+            add("name", format!("`{name}`: a concept name is letters, digits and _ (e.g. `ai_product`)"));
+        } else if concepts.contains(&name) {
+            add("name", format!("duplicate concept `{name}`"));
+        } else {
+            concepts.push(name);
+        }
+        if concept.keywords.iter().all(|k| crate::fold::fold(k).is_empty()) && concept.entities.is_none() {
+            add("keywords", format!("concept `{name}` has no keywords and no entities"));
+        }
+    }
     let mut seen = HashSet::new();
     for (i, tag) in taxonomy.tag.iter().enumerate() {
         let mut add = |key: &str, message: String| {
@@ -852,11 +916,27 @@ pub fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
         } else if !seen.insert(tag.name.clone()) {
             add("name", format!("duplicate tag `{}`", tag.name));
         }
-        if tag.keywords.iter().all(|k| k.trim().is_empty()) {
-            add("keywords", format!("tag `{}` has no keywords", tag.name));
+        if tag.keywords.iter().all(|k| k.trim().is_empty()) && tag.rule.is_none() && tag.examples.is_empty() {
+            add("keywords", format!("tag `{}` has no keywords, rule or examples", tag.name));
         }
         if !(tag.weight.is_finite() && tag.weight > 0.0) {
             add("weight", format!("tag `{}`: weight must be a positive number", tag.name));
+        }
+        if let Some(rule) = &tag.rule
+            && let Err(e) = crate::tag::rule::Rule::parse(rule, &concepts)
+        {
+            add("rule", format!("tag `{}`: {e}", tag.name));
+        }
+        if let Some(t) = tag.example_threshold
+            && !(t.is_finite() && t > 0.0 && t < 1.0)
+        {
+            add("example_threshold", format!("tag `{}`: must be between 0 and 1", tag.name));
+        }
+        if tag.example_threshold.is_some() && tag.examples.is_empty() {
+            add("example_threshold", format!("tag `{}` has a threshold but no examples", tag.name));
+        }
+        if tag.examples.iter().chain(&tag.counter_examples).any(|e| e.trim().is_empty()) {
+            add("examples", format!("tag `{}`: an example is empty", tag.name));
         }
     }
     if problems.is_empty() { Ok(taxonomy) } else { Err(ConfigError { problems }) }

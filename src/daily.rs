@@ -73,7 +73,7 @@ pub async fn run<S: Storage>(
     let time = parse_hh_mm(&config.digest.time).unwrap_or_default();
     let window = digest::window(date, time, tz);
     let day = date.format("%Y-%m-%d").to_string();
-    let tagger = Tagger::new(&loaded.taxonomy);
+    let tagger = Tagger::new(&loaded.taxonomy, &loaded.entities);
     let build = |candidates: Vec<StoredItem>, earlier| {
         digest::build(DigestInput {
             date,

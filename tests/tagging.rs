@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tidings::config::{Taxonomy, load_taxonomy};
+use tidings::entities::Gazetteer;
 use tidings::tag::{Report, Tagger};
 
 /// As many tags as the digest shows on a story.
@@ -121,7 +122,7 @@ fn table(name: &str, s: &Scores) -> String {
 
 #[test]
 fn the_set_is_large_and_every_label_is_a_tag() {
-    let tagger = Tagger::new(&taxonomy());
+    let tagger = Tagger::new(&taxonomy(), Gazetteer::builtin());
     let (t, h) = (stories("tuning"), stories("heldout"));
     assert!(t.len() + h.len() >= 200 && h.len() * 3 >= t.len() + h.len() - 2, "{} + {}", t.len(), h.len());
     for s in t.iter().chain(&h) {
@@ -135,13 +136,13 @@ fn the_set_is_large_and_every_label_is_a_tag() {
 /// Tuning part: its misses may be read.
 #[test]
 fn tuning_part() {
-    let s = score(&Tagger::new(&taxonomy()), "tuning");
+    let s = score(&Tagger::new(&taxonomy(), Gazetteer::builtin()), "tuning");
     eprintln!("{}\n{}", table("tuning", &s), s.misses.join("\n"));
 }
 
 /// Held-out part: figures only, never its misses.
 #[test]
 fn heldout_part() {
-    let s = score(&Tagger::new(&taxonomy()), "heldout");
+    let s = score(&Tagger::new(&taxonomy(), Gazetteer::builtin()), "heldout");
     eprintln!("{}", table("heldout", &s));
 }

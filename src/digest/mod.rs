@@ -335,7 +335,7 @@ mod tests {
         let en = item(1, "Baichuan AI raises $690 million", Some("https://img.example/a.png"));
         let hans = item(2, "百川智能完成50亿元融资", None);
         let hant = item(3, "百川智能完成50億元募資", None);
-        let tagger = Tagger::new(&crate::config::Taxonomy::default());
+        let tagger = Tagger::new(&crate::config::Taxonomy::default(), &crate::entities::Gazetteer::default());
         let w = window(
             NaiveDate::from_ymd_opt(2025, 4, 2).unwrap(),
             chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
