@@ -1024,6 +1024,38 @@ mod tests {
     }
 
     #[test]
+    fn taxonomy_mistakes_name_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "tax.toml",
+            "[[concept]]\nname = \"commerce\"\nkeywords = [\"订单\"]\n\n[[concept]]\nname = \"ai product\"\nkeywords = [\"模型\"]\n\n\
+             [[concept]]\nname = \"empty\"\nkeywords = []\n\n\
+             [[tag]]\nname = \"商业化落地\"\nrule = \"commerce & comerce\"\n\n\
+             [[tag]]\nname = \"人机共生\"\nexample_threshold = 1.5\nexamples = [\"老人和AI聊天\"]\n\n\
+             [[tag]]\nname = \"空\"\n",
+        );
+        let err = load_taxonomy(&p).unwrap_err();
+        let got: Vec<(Option<usize>, Option<&str>)> = err.problems.iter().map(|p| (p.line, p.key.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(6), Some("concept[1].name")),
+                (Some(11), Some("concept[2].keywords")),
+                (Some(15), Some("tag[0].rule")),
+                (Some(19), Some("tag[1].example_threshold")),
+                (Some(22), Some("tag[2].keywords")),
+            ],
+            "{err:?}"
+        );
+        assert!(err.problems[2].message.contains("at character 12: unknown concept `comerce`"), "{}", err.problems[2]);
+        // The shipped taxonomy is clean.
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/taxonomy.toml");
+        let t = load_taxonomy(&shipped).unwrap();
+        assert!(t.tag.iter().take(10).all(|tag| !tag.examples.is_empty()), "the sample post's ten tags have examples");
+    }
+
+    #[test]
     fn crontab_uses_posix_weekdays() {
         use chrono::TimeZone;
         let cron = parse_cron("0 9 * * 1-5").unwrap();

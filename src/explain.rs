@@ -1,8 +1,10 @@
 //! `tidings explain`: for a day, which reports joined which story and on
 //! what evidence (copies, text similarity, shared names and figures across
 //! languages), and which near pairs were kept apart and why (different
-//! actors, places or figures; too little evidence). What an editor reads to
-//! trust the digest's judgment, and to tune the gazetteer.
+//! actors, places or figures; too little evidence); and each story's tags
+//! with the keywords, rule or examples that gave them, and the tags that
+//! came near. What an editor reads to trust the digest's judgment, and to
+//! tune the gazetteer and the taxonomy.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -16,6 +18,7 @@ use crate::digest;
 use crate::entities::Gazetteer;
 use crate::publish::PublishError;
 use crate::store::{Storage, StoredItem};
+use crate::tag::{Judged, Reason, Report, THRESHOLD, Tagger};
 
 /// Explains the clustering of `date`'s window. With `urls`, only the
 /// stories and decisions involving those items are shown.
@@ -42,19 +45,24 @@ pub fn explain_day<S: Storage>(
     }
     let docs: Vec<Doc<'_>> = all.iter().map(|i| Doc { title: &i.title, text: &i.text }).collect();
     let result = cluster::explain(&docs, &cluster::Params::default(), &loaded.entities);
-    Ok(render(&all, n_new, &earlier_post, &result, &loaded.entities, date, urls))
+    let tagger = Tagger::new(&loaded.taxonomy, &loaded.entities);
+    let view = View { items: &all, n_new, earlier_post: &earlier_post, gaz: &loaded.entities, tagger: &tagger };
+    Ok(render(&view, &result, date, urls))
+}
+
+/// What an explanation is rendered from.
+struct View<'a> {
+    items: &'a [StoredItem],
+    /// The first `n_new` items are the day's; the rest were in earlier posts.
+    n_new: usize,
+    earlier_post: &'a HashMap<usize, String>,
+    gaz: &'a Gazetteer,
+    tagger: &'a Tagger,
 }
 
 /// The text of an explanation; pure, for tests.
-fn render(
-    items: &[StoredItem],
-    n_new: usize,
-    earlier_post: &HashMap<usize, String>,
-    result: &cluster::Clustering,
-    gaz: &Gazetteer,
-    date: NaiveDate,
-    urls: &[String],
-) -> String {
+fn render(view: &View<'_>, result: &cluster::Clustering, date: NaiveDate, urls: &[String]) -> String {
+    let View { items, n_new, earlier_post, gaz, tagger } = *view;
     let mut story_of = vec![0usize; items.len()];
     for (g, members) in result.groups.iter().enumerate() {
         for &m in members {
@@ -97,9 +105,6 @@ fn render(
         let links = links_of.get(&g).map_or(&[][..], Vec::as_slice);
         let joined: Vec<&&Link> = links.iter().filter(|l| l.joined.is_some() && story_of[l.pair.a] == g).collect();
         let apart: Vec<&&Link> = links.iter().filter(|l| l.joined.is_none()).collect();
-        if members.len() == 1 && apart.is_empty() && urls.is_empty() {
-            continue;
-        }
         let _ = writeln!(out, "\nstory of {} report(s):", members.len());
         for &m in members {
             let url = items[m].url.as_deref().unwrap_or("(no link)");
@@ -121,8 +126,51 @@ fn render(
                 let _ = writeln!(out, "    #{} / {}: {why}", mine + 1, name(other));
             }
         }
+        let reports = members.iter().map(|&m| Report {
+            title: &items[m].title,
+            text: &items[m].text,
+            categories: &items[m].categories,
+        });
+        let judged = tagger.explain_story(reports);
+        let shown = digest::STORY_TAGS;
+        let (given, near): (Vec<&Judged>, Vec<&Judged>) = judged.iter().partition(|j| j.given);
+        if !given.is_empty() {
+            let _ = writeln!(out, "  tags:");
+            for (k, j) in given.iter().enumerate() {
+                let cut = if k >= shown { format!(" (not shown: only {shown} per story)") } else { String::new() };
+                let _ = writeln!(out, "    {}{cut}", tag_text(j, tagger));
+            }
+        }
+        let near: Vec<&&Judged> = near.iter().filter(|j| j.score >= THRESHOLD / 2.0 || !j.reasons.is_empty()).collect();
+        if !near.is_empty() {
+            let _ = writeln!(out, "  tags that came near:");
+            for j in near {
+                let _ = writeln!(out, "    {}", tag_text(j, tagger));
+            }
+        }
     }
     out
+}
+
+/// One tag of a story: its score, how many reports gave it, and why.
+fn tag_text(j: &Judged, tagger: &Tagger) -> String {
+    let reasons: Vec<String> = j
+        .reasons
+        .iter()
+        .map(|r| match r {
+            Reason::Keyword { word, in_title: true } => format!("keyword {word} in the headline"),
+            Reason::Keyword { word, in_title: false } => format!("keyword {word} in the text"),
+            Reason::Category(c) => format!("feed category {c}"),
+            Reason::Rule(rule) => format!("rule `{rule}`"),
+            Reason::Example { score, threshold } => {
+                let verdict = if score >= threshold { "≥" } else { "<" };
+                format!("close to its examples ({score:.3} {verdict} {threshold:.3})")
+            }
+            Reason::Excluded(word) => format!("withheld by exclude word {word}"),
+        })
+        .collect();
+    let by = if j.reports > 1 { format!(", from {} reports", j.reports) } else { String::new() };
+    format!("{} {:.1}{by}: {}", tagger.name(j.tag), j.score, reasons.join("; "))
 }
 
 fn names(ids: &[u32], gaz: &Gazetteer) -> String {
@@ -221,12 +269,23 @@ mod tests {
         let docs: Vec<Doc<'_>> = items.iter().map(|i| Doc { title: &i.title, text: &i.text }).collect();
         let result = cluster::explain(&docs, &cluster::Params::default(), gaz);
         let date = NaiveDate::from_ymd_opt(2025, 6, 18).unwrap();
-        let text = render(&items, items.len(), &HashMap::new(), &result, gaz, date, &[]);
+        let taxonomy = crate::config::load_taxonomy(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/taxonomy.toml"
+        )))
+        .unwrap();
+        let tagger = Tagger::new(&taxonomy, gaz);
+        let earlier = HashMap::new();
+        let view = View { items: &items, n_new: items.len(), earlier_post: &earlier, gaz, tagger: &tagger };
+        let text = render(&view, &result, date, &[]);
         assert!(text.starts_with("2025-06-18: 4 new reports (0 from earlier posts) in 3 stories"), "{text}");
         assert!(text.contains("#1 + #2: across languages, evidence"), "{text}");
         assert!(text.contains("topics 融资"), "{text}");
         assert!(text.contains("different actors: 宇树科技 / 优必选"), "{text}");
-        let only = render(&items, items.len(), &HashMap::new(), &result, gaz, date, &["https://3.example/".into()]);
+        assert!(text.contains("  tags:\n    投融资 "), "{text}");
+        assert!(text.contains("keyword 融资 in the headline"), "{text}");
+        assert!(text.contains("国产AI") && text.contains("rule `title:domestic_actor"), "{text}");
+        let only = render(&view, &result, date, &["https://3.example/".into()]);
         assert!(!only.contains("Baichuan") && only.contains("宇树"), "{only}");
     }
 }

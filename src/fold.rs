@@ -30,6 +30,9 @@ pub fn simplify(text: &str) -> String {
 
 /// [`simplify`], and whether the text had Traditional characters.
 pub fn simplify_and_tell(text: &str) -> (String, bool) {
+    if text.is_ascii() {
+        return (text.to_string(), false);
+    }
     let by_char = fast2s::convert(text);
     if by_char == text {
         return (by_char, false);
@@ -72,7 +75,7 @@ pub fn fold(text: &str) -> String {
 pub fn fold_normalized(simplified: &str) -> String {
     let mut out = String::with_capacity(simplified.len());
     let mut space = false;
-    for c in simplified.chars().flat_map(char::to_lowercase) {
+    let mut push = |c: char, out: &mut String| {
         if c.is_ascii_alphanumeric() || is_han(c) || c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '#') {
             if space && !out.is_empty() {
                 out.push(' ');
@@ -81,6 +84,16 @@ pub fn fold_normalized(simplified: &str) -> String {
             out.push(c);
         } else {
             space = true;
+        }
+    };
+    for c in simplified.chars() {
+        // ASCII and Han, most of the text, have no case to look up.
+        if c.is_ascii() || is_han(c) {
+            push(c.to_ascii_lowercase(), &mut out);
+        } else {
+            for l in c.to_lowercase() {
+                push(l, &mut out);
+            }
         }
     }
     out

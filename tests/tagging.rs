@@ -18,8 +18,18 @@ use tidings::tag::{Report, Tagger};
 const STORY_TAGS: usize = tidings::digest::STORY_TAGS;
 
 /// The ten tags of the reference post.
-const SAMPLE_TAGS: [&str; 10] =
-    ["AI眼镜", "产业融合", "智能脑电分析", "青年科技", "技术突破", "商业化落地", "开源生态", "应用场景", "国产AI", "人机共生"];
+const SAMPLE_TAGS: [&str; 10] = [
+    "AI眼镜",
+    "产业融合",
+    "智能脑电分析",
+    "青年科技",
+    "技术突破",
+    "商业化落地",
+    "开源生态",
+    "应用场景",
+    "国产AI",
+    "人机共生",
+];
 
 struct Story {
     id: String,
@@ -124,7 +134,8 @@ fn table(name: &str, s: &Scores) -> String {
 fn the_set_is_large_and_every_label_is_a_tag() {
     let tagger = Tagger::new(&taxonomy(), Gazetteer::builtin());
     let (t, h) = (stories("tuning"), stories("heldout"));
-    assert!(t.len() + h.len() >= 200 && h.len() * 3 >= t.len() + h.len() - 2, "{} + {}", t.len(), h.len());
+    // Every third story of each day: a third, less a story per day.
+    assert!(t.len() + h.len() >= 200 && h.len() * 3 + 6 >= t.len() + h.len(), "{} + {}", t.len(), h.len());
     for s in t.iter().chain(&h) {
         assert!(!s.tags.is_empty() && s.tags.len() <= 4, "{}", s.id);
         for tag in &s.tags {

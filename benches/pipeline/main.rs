@@ -240,6 +240,54 @@ fn bench_ingest(rounds: usize, quick: bool) {
     );
 }
 
+/// Tagging a 5,000-item day: every report through keywords, concept rules
+/// and examples, as the digest tags its stories.
+fn bench_tag(rounds: usize) {
+    let mut r = Rng(11);
+    let set = titles::generate(&mut r, 5_000);
+    let texts: Vec<String> = set
+        .titles
+        .iter()
+        .zip(set.titles.iter().rev())
+        .map(|(t, other)| {
+            format!("{t}。据报道，{other}。相关企业表示，将继续加大研发投入，推动产品在制造、零售和医疗等更多场景落地，并计划年内交付首批订单。")
+        })
+        .collect();
+    let taxonomy_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/taxonomy.toml");
+    let taxonomy = match tidings::config::load_taxonomy(&taxonomy_path) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("  taxonomy did not load: {e}");
+            return;
+        }
+    };
+    let gazetteer = tidings::entities::Gazetteer::builtin();
+    let start = Instant::now();
+    let tagger = tidings::tag::Tagger::new(&taxonomy, gazetteer);
+    let build_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let mut times = Vec::new();
+    let mut given = 0usize;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        given = 0;
+        for (t, x) in set.titles.iter().zip(&texts) {
+            let report = tidings::tag::Report { title: t, text: x, categories: &[] };
+            given += tagger.story([report], tidings::digest::STORY_TAGS).len();
+        }
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "\n[8] tagging {} reports (headline + {}-character lead) with {} tags: median {:.1} ms (min {:.1}, max {:.1}) over {rounds} runs, {given} tags given; taxonomy compiled in {build_ms:.1} ms. Target: well under 100 ms",
+        set.titles.len(),
+        texts[0].chars().count(),
+        taxonomy.tag.len(),
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1],
+    );
+}
+
 fn bench_cluster(explain: bool) {
     let mut r = Rng(7);
     let set = titles::generate(&mut r, 100_000);
@@ -425,6 +473,7 @@ fn main() {
         ["parse"] => bench_parse(rounds, quick),
         ["ingest"] => bench_ingest(rounds, quick),
         ["cluster"] => bench_cluster(args.iter().any(|a| a == "--explain")),
+        ["tag"] => bench_tag(rounds),
         ["make-db", dir, rest @ ..] => {
             let n = |i: usize, d: usize| rest.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
             if let Err(e) = make_db(Path::new(dir), n(0, 1000), n(1, 1000), n(2, 200) as i64) {
@@ -436,6 +485,7 @@ fn main() {
             bench_parse(rounds, quick);
             bench_ingest(rounds, quick);
             bench_cluster(false);
+            bench_tag(rounds);
         }
         other => {
             eprintln!("unknown stage {other:?}: parse, ingest, cluster, make-db DIR [SOURCES PER_SOURCE DAYS]");

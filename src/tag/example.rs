@@ -9,6 +9,7 @@
 //! taxonomy loads, in well under a millisecond for a few hundred examples.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::fold::{fold, is_han};
 
@@ -19,6 +20,30 @@ pub const DEFAULT_THRESHOLD: f64 = 0.06;
 const LEAD_CHARS: usize = 120;
 /// A headline feature counts this much against one of the lead.
 const TITLE_WEIGHT: f32 = 2.0;
+
+/// Features are hashes already: the map uses them as they are.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type ByFeature<V> = HashMap<u64, V, BuildHasherDefault<Identity>>;
+
+/// A feature's IDF, and (tag, weight in the tag's examples' centroid, in
+/// its counter-examples') for every tag whose examples have it.
+type Entry = (f32, Vec<(u32, f32, f32)>);
 
 /// One tag's examples, as the taxonomy gives them.
 #[derive(Debug, Clone, Default)]
@@ -31,11 +56,11 @@ pub struct TagExamples {
 /// The trained examples of every tag.
 #[derive(Debug, Clone, Default)]
 pub struct Examples {
-    idf: HashMap<u64, f32>,
     /// IDF of a feature no example has.
     unseen: f32,
-    /// feature → (tag, weight in the examples' centroid, in the counter-examples').
-    index: HashMap<u64, Vec<(u32, f32, f32)>>,
+    /// feature → its IDF, and (tag, weight in the examples' centroid, in the
+    /// counter-examples') for every tag whose examples have it.
+    index: ByFeature<Entry>,
     thresholds: Vec<Option<f64>>,
 }
 
@@ -50,7 +75,7 @@ fn features(folded: &str, out: &mut Vec<u64>) {
         for c in run.chars().chain([' ']) {
             if is_han(c) {
                 if let Some(p) = prev {
-                    out.push(hash(format!("{p}{c}").as_bytes(), 1));
+                    out.push(hash(&((u64::from(u32::from(p)) << 32) | u64::from(u32::from(c))).to_le_bytes(), 1));
                 }
                 prev = Some(c);
             } else {
@@ -103,7 +128,7 @@ impl Examples {
         let n = docs.len() as f32;
         let idf: HashMap<u64, f32> = df.iter().map(|(f, d)| (*f, ((n + 1.0) / (*d as f32 + 0.5)).ln())).collect();
         let unseen = ((n + 1.0) / 0.5).ln();
-        let mut index: HashMap<u64, Vec<(u32, f32, f32)>> = HashMap::new();
+        let mut index: ByFeature<Entry> = ByFeature::default();
         let centroid = |list: &[String]| -> HashMap<u64, f32> {
             let mut c: HashMap<u64, f32> = HashMap::new();
             for e in list {
@@ -135,10 +160,10 @@ impl Examples {
                 entries.entry(f).or_default().1 = w;
             }
             for (f, (p, q)) in entries {
-                index.entry(f).or_default().push((t as u32, p, q));
+                index.entry(f).or_insert_with(|| (idf[&f], Vec::new())).1.push((t as u32, p, q));
             }
         }
-        Examples { idf, unseen, index, thresholds: tags.iter().map(|t| t.threshold).collect() }
+        Examples { unseen, index, thresholds: tags.iter().map(|t| t.threshold).collect() }
     }
 
     /// Whether any tag has examples.
@@ -153,14 +178,15 @@ impl Examples {
             return Vec::new();
         }
         let feats = report_features(title, lead);
-        let norm = feats.iter().map(|(f, w)| (w * self.idf.get(f).copied().unwrap_or(self.unseen)).powi(2)).sum::<f32>();
-        if norm <= 0.0 {
-            return Vec::new();
-        }
+        let mut norm = 0.0f32;
         let mut acc: Vec<(usize, f32, f32)> = Vec::new();
         for (f, w) in &feats {
-            let Some(list) = self.index.get(f) else { continue };
-            let x = w * self.idf[f];
+            let Some((idf, list)) = self.index.get(f) else {
+                norm += (w * self.unseen).powi(2);
+                continue;
+            };
+            let x = w * idf;
+            norm += x * x;
             for &(t, p, q) in list {
                 match acc.iter_mut().find(|a| a.0 == t as usize) {
                     Some(a) => {
@@ -170,6 +196,9 @@ impl Examples {
                     None => acc.push((t as usize, x * p, x * q)),
                 }
             }
+        }
+        if norm <= 0.0 {
+            return Vec::new();
         }
         let norm = norm.sqrt();
         acc.into_iter().map(|(t, p, q)| (t, f64::from((p - q) / norm))).collect()

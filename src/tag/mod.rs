@@ -63,12 +63,18 @@ pub struct Report<'a> {
 /// Why a report earned points for a tag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
-    Keyword { word: String, in_title: bool },
+    Keyword {
+        word: String,
+        in_title: bool,
+    },
     Category(String),
     /// The tag's rule held.
     Rule(String),
     /// Close to the tag's examples: the score and the threshold.
-    Example { score: f64, threshold: f64 },
+    Example {
+        score: f64,
+        threshold: f64,
+    },
     /// An `exclude` word withheld the tag.
     Excluded(String),
 }
@@ -95,17 +101,31 @@ struct Pattern {
     latin: bool,
 }
 
+/// What a pattern of the automaton is.
+#[derive(Debug, Clone, Copy)]
+enum Pat {
+    Keyword(Pattern),
+    /// A concept's keyword: the concept, and whether it is Latin.
+    Concept(usize, bool),
+}
+
+/// What one pass over folded text found.
+#[derive(Debug, Default)]
+struct Scan {
+    keywords: Vec<Pattern>,
+    /// (concept, byte offset), before the end of the lead only.
+    concepts: Vec<(usize, usize)>,
+}
+
 /// The compiled taxonomy.
 pub struct Tagger {
     names: Vec<String>,
     weights: Vec<f64>,
+    /// Tag keywords and concept keywords, searched in one pass.
     automaton: AhoCorasick,
-    patterns: Vec<Pattern>,
+    patterns: Vec<Pat>,
     keywords: Vec<Vec<String>>,
     rules: Vec<Option<(Rule, String)>>,
-    /// Concept keywords: pattern → (concept, Latin).
-    concept_automaton: AhoCorasick,
-    concept_patterns: Vec<(usize, bool)>,
     /// Concepts each gazetteer entry belongs to.
     entity_concepts: Vec<Vec<usize>>,
     gazetteer: Gazetteer,
@@ -120,8 +140,10 @@ struct Points {
 }
 
 fn automaton(words: &[String]) -> AhoCorasick {
+    // A DFA: a few thousand short patterns, searched over every report.
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(words)
         .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton always builds"))
 }
@@ -154,19 +176,17 @@ impl Tagger {
                     }
                     let latin = starts_latin(&folded);
                     words.push(folded);
-                    patterns.push(Pattern { tag: t, keyword: k, exclude, latin });
+                    patterns.push(Pat::Keyword(Pattern { tag: t, keyword: k, exclude, latin }));
                 }
             }
         }
         let concept_names: Vec<&str> = taxonomy.concept.iter().map(|c| c.name.as_str()).collect();
-        let mut concept_words = Vec::new();
-        let mut concept_patterns = Vec::new();
         for (c, concept) in taxonomy.concept.iter().enumerate() {
             for word in &concept.keywords {
                 let folded = fold(word);
                 if !folded.is_empty() {
-                    concept_patterns.push((c, starts_latin(&folded)));
-                    concept_words.push(folded);
+                    patterns.push(Pat::Concept(c, starts_latin(&folded)));
+                    words.push(folded);
                 }
             }
         }
@@ -216,8 +236,6 @@ impl Tagger {
             patterns,
             keywords: taxonomy.tag.iter().map(|t| t.keywords.iter().chain(&t.exclude).cloned().collect()).collect(),
             rules,
-            concept_automaton: automaton(&concept_words),
-            concept_patterns,
             entity_concepts,
             gazetteer: gazetteer.clone(),
             examples,
@@ -239,30 +257,45 @@ impl Tagger {
         self.names.iter().position(|n| n == name)
     }
 
-    /// (tag, keyword, exclude) of every keyword occurrence in folded text.
-    fn hits(&self, folded: &str) -> Vec<Pattern> {
+    /// Every keyword occurrence in folded text, and every concept keyword
+    /// before `lead_end`.
+    fn scan(&self, folded: &str, lead_end: usize) -> Scan {
         let bytes = folded.as_bytes();
-        self.automaton
-            .find_overlapping_iter(folded)
-            .filter_map(|m| {
-                let p = self.patterns[m.pattern().as_usize()];
-                (!p.latin || at_word(bytes, m.start(), m.end(), false)).then_some(p)
-            })
-            .collect()
-    }
-
-    /// Where the concepts are in a folded headline and lead.
-    fn concepts(&self, title: &str, lead: &str) -> Found {
-        let mut found = Vec::new();
-        for (text, in_title) in [(title, true), (lead, false)] {
-            let bytes = text.as_bytes();
-            let char_at = |byte: usize| text[..byte].chars().count();
-            for m in self.concept_automaton.find_overlapping_iter(text) {
-                let (c, latin) = self.concept_patterns[m.pattern().as_usize()];
-                if !latin || at_word(bytes, m.start(), m.end(), true) {
-                    found.push((c, in_title, char_at(m.start())));
+        let mut out = Scan::default();
+        for m in self.automaton.find_overlapping_iter(folded) {
+            match self.patterns[m.pattern().as_usize()] {
+                Pat::Keyword(p) => {
+                    if !p.latin || at_word(bytes, m.start(), m.end(), false) {
+                        out.keywords.push(p);
+                    }
+                }
+                Pat::Concept(c, latin) => {
+                    if m.start() < lead_end && (!latin || at_word(bytes, m.start(), m.end(), true)) {
+                        out.concepts.push((c, m.start()));
+                    }
                 }
             }
+        }
+        out
+    }
+
+    /// Where the concepts are in a folded headline and lead, given the
+    /// concept keywords found in each.
+    fn concepts(&self, fields: [(&str, &[(usize, usize)]); 2]) -> Found {
+        let mut found = Vec::new();
+        for ((text, keywords), in_title) in fields.into_iter().zip([true, false]) {
+            let bytes = text.as_bytes();
+            // Character offset of every byte offset (UTF-8 continuation
+            // bytes are not characters).
+            let mut chars = Vec::with_capacity(bytes.len() + 1);
+            let mut n = 0;
+            for b in bytes {
+                chars.push(n);
+                n += usize::from(b & 0xC0 != 0x80);
+            }
+            chars.push(n);
+            let char_at = |byte: usize| chars.get(byte).copied().unwrap_or(n);
+            found.extend(keywords.iter().map(|&(c, at)| (c, in_title, char_at(at))));
             for m in self.gazetteer.find(text) {
                 if let Some(concepts) = self.entity_concepts.get(m.entity as usize) {
                     let at = char_at(m.start);
@@ -279,8 +312,10 @@ impl Tagger {
         let mut points = vec![Points::default(); n];
         let mut counted: Vec<(usize, usize)> = Vec::new();
         let (title, text) = (fold(r.title), fold(r.text));
-        for (folded, score, in_title) in [(&title, TITLE_HIT, true), (&text, BODY_HIT, false)] {
-            for p in self.hits(folded) {
+        let lead_end = text.char_indices().nth(LEAD_CHARS).map_or(text.len(), |(i, _)| i);
+        let scans = [self.scan(&title, title.len()), self.scan(&text, lead_end)];
+        for (scan, score, in_title) in [(&scans[0], TITLE_HIT, true), (&scans[1], BODY_HIT, false)] {
+            for &p in &scan.keywords {
                 if p.exclude {
                     points[p.tag].vetoed = true;
                     if let Some(why) = why.as_deref_mut() {
@@ -299,7 +334,7 @@ impl Tagger {
             let folded = fold(category);
             let mut named: Vec<usize> = (0..n)
                 .filter(|&t| fold(&self.names[t]) == folded)
-                .chain(self.hits(&folded).into_iter().filter(|p| !p.exclude).map(|p| p.tag))
+                .chain(self.scan(&folded, 0).keywords.into_iter().filter(|p| !p.exclude).map(|p| p.tag))
                 .collect();
             named.sort_unstable();
             named.dedup();
@@ -310,10 +345,9 @@ impl Tagger {
                 }
             }
         }
-        let lead_end = text.char_indices().nth(LEAD_CHARS).map_or(text.len(), |(i, _)| i);
         let lead = &text[..lead_end];
         if self.rules.iter().any(Option::is_some) {
-            let found = self.concepts(&title, lead);
+            let found = self.concepts([(&title, &scans[0].concepts), (lead, &scans[1].concepts)]);
             for (t, rule) in self.rules.iter().enumerate() {
                 if let Some((rule, source)) = rule
                     && rule.holds(&found)
@@ -467,5 +501,116 @@ mod tests {
         let t = Tagger::new(&taxonomy(), &Gazetteer::default());
         assert!(t.tag("新品", "一款大模型", &[]).is_empty());
         assert_eq!(t.tag("新品", "一款大模型", &["大模型".into()])[0].tag, 0);
+    }
+
+    /// A taxonomy written as the shipped one is: concepts, a rule with an
+    /// entity concept, and examples.
+    fn editorial() -> (Taxonomy, Gazetteer) {
+        let taxonomy: Taxonomy = toml::from_str(
+            r#"
+            [[concept]]
+            name = "domestic_actor"
+            keywords = ["国产"]
+            entities = { kind = ["company"], country = ["CN"] }
+            [[concept]]
+            name = "ai_core"
+            keywords = ["大模型", "芯片"]
+            [[concept]]
+            name = "commerce"
+            keywords = ["订单", "交付"]
+            [[tag]]
+            name = "国产AI"
+            rule = "title:domestic_actor & ai_core"
+            [[tag]]
+            name = "商业化落地"
+            rule = "near(commerce, ai_core, 10)"
+            [[tag]]
+            name = "人机共生"
+            examples = ["独居老人每晚和AI音箱聊天", "年轻人深夜向AI倾诉心事"]
+            example_threshold = 0.1
+            [[tag]]
+            name = "大模型"
+            keywords = ["大模型"]
+            "#,
+        )
+        .unwrap();
+        let file: crate::entities::EntitiesFile = toml::from_str(
+            r#"
+            [[entity]]
+            id = "zhipu"
+            kind = "company"
+            country = "CN"
+            names = ["智谱", "Zhipu"]
+            [[entity]]
+            id = "openai"
+            kind = "company"
+            country = "US"
+            names = ["OpenAI"]
+            [[entity]]
+            id = "glm"
+            kind = "product"
+            parent = "zhipu"
+            names = ["GLM"]
+            "#,
+        )
+        .unwrap();
+        (taxonomy, Gazetteer::from_entries(file.entity).unwrap())
+    }
+
+    #[test]
+    fn rules_read_concepts_and_the_gazetteer() {
+        let (taxonomy, gaz) = editorial();
+        let t = Tagger::new(&taxonomy, &gaz);
+        let names = |hits: Vec<TagHit>| hits.iter().map(|h| t.name(h.tag).to_string()).collect::<Vec<_>>();
+        assert!(names(t.tag("智谱发布新一代大模型", "", &[])).contains(&"国产AI".to_string()));
+        assert!(names(t.tag("Zhipu unveils a model", "智谱的大模型", &[])).contains(&"国产AI".to_string()));
+        assert!(!names(t.tag("OpenAI发布新一代大模型", "", &[])).contains(&"国产AI".to_string()), "a US company");
+        assert!(
+            !names(t.tag("新一代大模型发布", "智谱参与了评测", &[])).contains(&"国产AI".to_string()),
+            "not in the headline"
+        );
+        // near: within ten characters, in one field.
+        assert!(names(t.tag("某公司获得芯片订单", "", &[])).contains(&"商业化落地".to_string()));
+        let far = "芯片设计公司介绍了过去十年的发展历程以及未来的订单";
+        assert!(!names(t.tag(far, "", &[])).contains(&"商业化落地".to_string()));
+    }
+
+    #[test]
+    fn examples_teach_a_tag_no_keyword_captures() {
+        let (taxonomy, gaz) = editorial();
+        let t = Tagger::new(&taxonomy, &gaz);
+        let tags = t.tag("社区独居老人每晚和AI聊天", "", &[]);
+        assert_eq!(tags.first().map(|h| t.name(h.tag)), Some("人机共生"), "{tags:?}");
+        assert!(t.tag("寒武纪发布新芯片", "", &[]).iter().all(|h| t.name(h.tag) != "人机共生"));
+    }
+
+    #[test]
+    fn a_story_takes_the_best_report_not_stray_words_summed() {
+        let t = Tagger::new(&taxonomy(), &Gazetteer::default());
+        // Three outlets each mention an LLM once in passing: no report
+        // gives the tag, so the story does not get it.
+        let texts = ["财报提到大模型", "财报提到了大模型", "其财报提到大模型"];
+        let reports = texts.iter().map(|x| Report { title: "某公司发布季度财报", text: x, categories: &[] });
+        assert!(t.story(reports, 3).is_empty());
+        // One report's headline gives it; two agreeing reports count more.
+        let one = [Report { title: "阿里发布新一代大模型", text: "", categories: &[] }];
+        let two = [one[0], Report { title: "阿里新一代大模型发布", text: "", categories: &[] }];
+        let (a, b) = (t.story(one, 3), t.story(two, 3));
+        assert_eq!((a.len(), b.len()), (1, 1));
+        assert_eq!(b[0].score, a[0].score + AGREEMENT);
+    }
+
+    #[test]
+    fn explaining_names_what_gave_a_tag_and_what_came_near() {
+        let (taxonomy, gaz) = editorial();
+        let t = Tagger::new(&taxonomy, &gaz);
+        let judged = t.explain_story([Report { title: "智谱发布新一代大模型", text: "", categories: &[] }]);
+        let domestic = judged.iter().find(|j| t.name(j.tag) == "国产AI").unwrap();
+        assert!(domestic.given);
+        assert_eq!(domestic.reasons, [Reason::Rule("title:domestic_actor & ai_core".into())]);
+        let llm = judged.iter().find(|j| t.name(j.tag) == "大模型").unwrap();
+        assert_eq!(llm.reasons, [Reason::Keyword { word: "大模型".into(), in_title: true }]);
+        let near = t.explain_story([Report { title: "季度财报", text: "提到大模型", categories: &[] }]);
+        assert!(near.iter().any(|j| !j.given && t.name(j.tag) == "大模型" && j.score == BODY_HIT));
     }
 }

@@ -63,9 +63,10 @@ impl Found {
     }
 
     fn near(&self, a: usize, b: usize, within: usize) -> bool {
-        self.0.iter().filter(|x| x.0 == a).any(|&(_, ta, pa)| {
-            self.0.iter().any(|&(c, tb, pb)| c == b && ta == tb && pa.abs_diff(pb) <= within)
-        })
+        self.0
+            .iter()
+            .filter(|x| x.0 == a)
+            .any(|&(_, ta, pa)| self.0.iter().any(|&(c, tb, pb)| c == b && ta == tb && pa.abs_diff(pb) <= within))
     }
 }
 
