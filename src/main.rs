@@ -71,7 +71,8 @@ enum Command {
         listen: Option<String>,
     },
     /// Show how a day's reports were grouped into stories: what joined each
-    /// story and on what evidence, and which near pairs were kept apart and why.
+    /// story and on what evidence, which near pairs were kept apart and why,
+    /// and each story's tags with the keywords, rules or examples behind them.
     Explain {
         /// The day, YYYY-MM-DD (default: today in the site's timezone).
         #[arg(long, value_parser = digest_date)]

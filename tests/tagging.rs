@@ -6,6 +6,15 @@
 //! Each story is tagged from all its reports, as the digest does, with at
 //! most [`STORY_TAGS`] tags. Scores: micro precision and recall over
 //! (story, tag) pairs, and per tag.
+//!
+//! This replaces the earlier per-tag test on `tagged_items.json`, whose
+//! labels were written together with the keyword lists and so measured the
+//! lists, not the tagger.
+//!
+//! Measured when the concepts, rules and examples were written (the
+//! keyword-only tagger of before in brackets): tuning part micro precision
+//! 0.828 (0.847), recall 0.872 (0.508); held-out part 0.790 (0.843), 0.749
+//! (0.508). The targets (0.90 each on the held-out part) are not met.
 
 use std::collections::BTreeMap;
 
@@ -149,11 +158,17 @@ fn the_set_is_large_and_every_label_is_a_tag() {
 fn tuning_part() {
     let s = score(&Tagger::new(&taxonomy(), Gazetteer::builtin()), "tuning");
     eprintln!("{}\n{}", table("tuning", &s), s.misses.join("\n"));
+    let (p, r) = (s.micro.precision(), s.micro.recall());
+    assert!(p >= 0.8 && r >= 0.85, "micro precision {p:.3}, recall {r:.3}");
 }
 
-/// Held-out part: figures only, never its misses.
+/// Held-out part: figures only, never its misses. The bounds guard against
+/// falling below what was measured (precision 0.790, recall 0.749); raise
+/// them as the product improves, never by reading this part's misses.
 #[test]
 fn heldout_part() {
     let s = score(&Tagger::new(&taxonomy(), Gazetteer::builtin()), "heldout");
     eprintln!("{}", table("heldout", &s));
+    let (p, r) = (s.micro.precision(), s.micro.recall());
+    assert!(p >= 0.77 && r >= 0.73, "micro precision {p:.3}, recall {r:.3}");
 }
