@@ -100,14 +100,21 @@ fn strip_front_matter(markdown: &str) -> &str {
     markdown
 }
 
-/// Text safe inside Markdown: characters that would start markup escaped,
-/// and Liquid's `{{`/`{%` broken so Jekyll leaves them alone.
+/// Text safe inside Markdown: characters that would start markup escaped
+/// (`<` and `>` as entities, so a title reading `Vec<T>` shows as written
+/// and no raw tag reaches the page), and Liquid's `{{`/`{%` broken so
+/// Jekyll leaves them alone.
 pub fn md_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let one_line = s.replace(['\r', '\n'], " ");
-    for (i, c) in one_line.chars().enumerate() {
+    let chars: Vec<char> = one_line.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' => {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            // `&lt;` written as text must not become `<`.
+            '&' if entity_follows(&chars[i + 1..]) => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -128,6 +135,13 @@ pub fn md_text(s: &str) -> String {
         out.insert(dot, '\\');
     }
     out
+}
+
+/// Whether text after a `&` reads as an entity (`lt;`, `#39;`, `#x27;`).
+fn entity_follows(rest: &[char]) -> bool {
+    let name: Vec<char> =
+        rest.iter().take(33).take_while(|c| c.is_ascii_alphanumeric() || **c == '#').copied().collect();
+    !name.is_empty() && rest.get(name.len()) == Some(&';')
 }
 
 /// A URL safe inside `(…)` of a Markdown link or image.
@@ -205,7 +219,8 @@ mod tests {
         );
         assert_eq!(md_text("# not a heading"), "\\# not a heading");
         assert_eq!(md_text("1. not a list"), "1\\. not a list");
-        assert_eq!(md_text("</title>"), "\\</title\\>");
+        assert_eq!(md_text("</title>"), "&lt;/title&gt;");
+        assert_eq!(md_text("Vec<T> & AT&T &lt;"), "Vec&lt;T&gt; & AT&T &amp;lt;");
     }
 
     #[test]

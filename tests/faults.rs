@@ -89,8 +89,10 @@ fn hostile_text_never_breaks_or_enters_the_outputs() {
     let channel = rss::Channel::read_from(rss_text.as_bytes()).expect("RSS parses");
     let html = channel.items[0].description.as_deref().unwrap();
     assert!(!html.contains("<script") && !html.contains("javascript:") && !html.contains("onmouseover"), "{html}");
-    // The markup in the title was dropped, its words kept.
-    assert!(html.contains("<h2>大模型发布 --- ]]&gt;"), "{html}");
+    // The title is text (RSS titles are text with entities): its escaped
+    // markup is shown as written, escaped again, never live.
+    assert!(html.contains("<h2>大模型发布&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; --- ]]&gt;"), "{html}");
+    assert!(post.contains("## 大模型发布&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; ---"), "{post}");
     atom_syndication::Feed::read_from(std::fs::read(site.join("atom.xml")).unwrap().as_slice()).expect("Atom parses");
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(site.join("feed.json")).unwrap()).expect("JSON parses");

@@ -126,10 +126,24 @@ const BLOCK_TAGS: &[&str] = &[
     "hr",
     "dd",
     "dt",
+    "dl",
+    "td",
+    "th",
+    "caption",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "main",
+    "address",
+    "details",
+    "summary",
 ];
 
 /// Plain text of an HTML fragment: tags dropped, entities decoded, one line
-/// per block, whitespace folded within lines.
+/// per block, whitespace folded within lines. Inline elements (a, b, span,
+/// …) add no space: `据<a>机器之心</a>报道` reads `据机器之心报道`; a line break
+/// of the source between two Chinese characters is no space either.
 pub fn to_text(html: &str) -> String {
     let mut lines: Vec<String> = Vec::new();
     let mut cur = String::new();
@@ -181,10 +195,38 @@ pub fn to_text(html: &str) -> String {
 
 fn push_text(cur: &mut String, raw: &str) {
     cur.push_str(&html_escape::decode_html_entities(raw));
-    cur.push(' ');
+}
+
+/// Whether a line break between `a` and `b` is no word break: Chinese text
+/// wraps anywhere (CSS Text's segment break rule for wide characters).
+fn wide(c: char) -> bool {
+    crate::fold::is_han(c) || matches!(c as u32, 0x3000..=0x303F | 0xFF00..=0xFFEF)
 }
 
 fn flush_line(cur: &mut String, lines: &mut Vec<String>) {
+    if cur.contains('\n') {
+        // Source line breaks between wide characters are dropped.
+        let chars: Vec<char> = cur.chars().collect();
+        let mut kept = String::with_capacity(cur.len());
+        let mut i = 0;
+        while i < chars.len() {
+            if chars[i].is_whitespace() {
+                let start = i;
+                while i < chars.len() && chars[i].is_whitespace() {
+                    i += 1;
+                }
+                let run = &chars[start..i];
+                let between_wide = start > 0 && i < chars.len() && wide(chars[start - 1]) && wide(chars[i]);
+                if !(between_wide && run.contains(&'\n') && run.iter().all(|c| matches!(c, '\n' | '\r' | '\t' | ' '))) {
+                    kept.extend(run);
+                }
+            } else {
+                kept.push(chars[i]);
+                i += 1;
+            }
+        }
+        *cur = kept;
+    }
     let line = fold_whitespace(cur);
     if !line.is_empty() {
         lines.push(line);
@@ -213,14 +255,11 @@ pub fn fold_whitespace(s: &str) -> String {
     out
 }
 
-/// A title as a reader shows it: markup dropped, entities decoded (also the
-/// `&nbsp;`-style ones feed parsers leave behind), whitespace folded.
+/// A title as a reader shows it, whitespace folded: HTML (`is_html`) has
+/// its markup dropped and entities decoded; text is shown as written, so
+/// `Vec<T>` and `</example>` stay, and `&#39;` in text is not decoded again.
 pub fn title_text(raw: &str, is_html: bool) -> String {
-    let looks_marked_up = raw.contains('>')
-        && raw.as_bytes().windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'));
-    let text = if is_html || looks_marked_up { to_text(raw).replace('\n', " ") } else { raw.to_string() };
-    let decoded = html_escape::decode_html_entities(&text);
-    fold_whitespace(&decoded)
+    if is_html { fold_whitespace(&to_text(raw).replace('\n', " ")) } else { fold_whitespace(raw) }
 }
 
 /// The `src` of the first `<img>` in sanitized HTML.
@@ -300,9 +339,31 @@ mod tests {
 
     #[test]
     fn titles_decoded_and_folded() {
-        assert_eq!(title_text("  AI&nbsp;眼镜 &mdash; 大会\n开幕 ", false), "AI 眼镜 — 大会 开幕");
+        assert_eq!(title_text("  AI&nbsp;眼镜 &mdash; 大会 开幕 ", true), "AI 眼镜 — 大会 开幕");
         assert_eq!(title_text("<b>粗体</b> 标题", true), "粗体 标题");
         assert_eq!(title_text("a < b and c > d", false), "a < b and c > d");
+    }
+
+    #[test]
+    fn escaped_markup_in_titles_is_text() {
+        for t in ["</example>", "Vec<T>", "Why <script> tags block rendering", "&#39; is an entity"] {
+            assert_eq!(title_text(t, false), t);
+        }
+        assert_eq!(title_text(" Vec<T>\n  and   more ", false), "Vec<T> and more");
+    }
+
+    #[test]
+    fn inline_markup_adds_no_spaces() {
+        assert_eq!(to_text("AT&amp;T bought <b>by SBC</b>!"), "AT&T bought by SBC!");
+        assert_eq!(
+            to_text("据<a href=\"x\">机器之心</a>报道，<b>阿里</b>发布新模型。"),
+            "据机器之心报道，阿里发布新模型。"
+        );
+        assert_eq!(to_text("<span>Open</span><em>AI</em> <code>gpt-5</code>"), "OpenAI gpt-5");
+        // Blocks still break lines; a source line break inside Chinese is no space.
+        assert_eq!(to_text("<p>第一段</p><p>第二段</p>一<br>二"), "第一段\n第二段\n一\n二");
+        assert_eq!(to_text("<table><tr><td>甲</td><td>乙</td></tr></table>"), "甲\n乙");
+        assert_eq!(to_text("阿里巴巴\n发布新模型，\nand English\nwords"), "阿里巴巴发布新模型， and English words");
     }
 
     #[test]

@@ -59,8 +59,11 @@ fn ns_of(r: &ResolveResult<'_>) -> Ns {
 enum TextKind {
     /// Escaped or CDATA text that is HTML once decoded (RSS description, Atom type="html").
     Html,
-    /// Plain text (Atom type="text", RSS titles).
+    /// Plain text (Atom type="text").
     Text,
+    /// An RSS title: plain text with entities, unless it carries markup of
+    /// its own (tags in CDATA, or child elements), which makes it HTML.
+    TextOrMarkup,
     /// Inline XHTML markup (Atom type="xhtml").
     Xhtml,
 }
@@ -430,8 +433,19 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         continue;
                     }
                     let raw = &text[c.start..before];
-                    let value = field_value(raw, c.kind);
-                    let (field, kind) = (c.field, c.kind);
+                    let kind = match c.kind {
+                        TextKind::TextOrMarkup if carries_markup(raw) => TextKind::Html,
+                        TextKind::TextOrMarkup => TextKind::Text,
+                        k => k,
+                    };
+                    let mut value = field_value(raw, kind);
+                    if c.kind == TextKind::TextOrMarkup && kind == TextKind::Text && value.contains('&') {
+                        // RSS titles are text with entities, and publishers
+                        // often escape them twice (`AT&amp;amp;T`): decoded
+                        // again, as text (`&amp;lt;` gives `<`, shown as is).
+                        value = html_escape::decode_html_entities(&value).into_owned();
+                    }
+                    let field = c.field;
                     capture = None;
                     let base: Option<&Url> = bases.last().map(|(_, u)| u).or(doc_base.as_ref());
                     match field {
@@ -548,8 +562,36 @@ fn text_kind(ns: Ns, local: &str, e: &BytesStart<'_>, field: Field) -> TextKind 
     }
     match field {
         Field::Summary | Field::AltSummary | Field::Content => TextKind::Html,
+        Field::Title => TextKind::TextOrMarkup,
         _ => TextKind::Text,
     }
+}
+
+/// Whether raw element text carries markup of its own: a tag inside CDATA,
+/// or a child element; not `&lt;` entities, which are text.
+fn carries_markup(raw: &str) -> bool {
+    let tag_at = |s: &str| {
+        let b = s.as_bytes();
+        b.first() == Some(&b'<') && b.get(1).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/')
+    };
+    let mut rest = raw;
+    while let Some(i) = rest.find('<') {
+        let tail = &rest[i..];
+        if let Some(after) = tail.strip_prefix("<![CDATA[") {
+            let end = after.find("]]>").unwrap_or(after.len());
+            if after[..end].match_indices('<').any(|(j, _)| tag_at(&after[j..end])) {
+                return true;
+            }
+            rest = after.get(end + 3..).unwrap_or("");
+        } else if let Some(after) = tail.strip_prefix("<!--") {
+            rest = after.find("-->").map_or("", |e| &after[e + 3..]);
+        } else if tag_at(tail) {
+            return true;
+        } else {
+            rest = &tail[1..];
+        }
+    }
+    false
 }
 
 /// Text of a captured element: CDATA kept literally, entities decoded
@@ -665,17 +707,17 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
         }
         Field::Summary => {
             if it.item.summary.is_none() && !trimmed.is_empty() {
-                it.item.summary = Some(value);
+                it.item.summary = Some(as_html(value, kind));
             }
         }
         Field::AltSummary => {
             if it.alt_summary.is_none() && !trimmed.is_empty() {
-                it.alt_summary = Some(value);
+                it.alt_summary = Some(as_html(value, kind));
             }
         }
         Field::Content => {
             if it.item.content.is_none() && !trimmed.is_empty() {
-                it.item.content = Some(value);
+                it.item.content = Some(as_html(value, kind));
             }
         }
         Field::Category => {
@@ -685,6 +727,15 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
         }
         Field::ChannelTitle | Field::ChannelLink | Field::ChannelTtl | Field::UpdatePeriod | Field::UpdateFrequency => {
         }
+    }
+}
+
+/// Summaries and content are kept as HTML: plain text (Atom `type="text"`)
+/// is escaped, so that `a < b` is shown as written, not parsed.
+fn as_html(value: String, kind: TextKind) -> String {
+    match kind {
+        TextKind::Text => html_escape::encode_text(&value).into_owned(),
+        _ => value,
     }
 }
 
