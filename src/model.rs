@@ -46,6 +46,9 @@ pub struct RawItem {
     pub categories: Vec<String>,
     /// From an enclosure, media:content, media:thumbnail or itunes:image.
     pub image: Option<String>,
+    /// The first enclosure (or JSON Feed attachment) of any type: names an
+    /// item that has nothing else to show, such as a podcast episode.
+    pub enclosure: Option<String>,
 }
 
 /// A normalized item, ready to store: identity decided, URLs canonical,

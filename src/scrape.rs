@@ -104,6 +104,7 @@ pub fn list_page(
                 content: None,
                 categories: vec![],
                 image,
+                enclosure: None,
             })
         })
         .collect();

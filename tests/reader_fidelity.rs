@@ -9,6 +9,7 @@ use tidings::config::{Location, Source};
 use tidings::fetch::Fetched;
 use tidings::ingest::{Processed, process};
 use tidings::model::Item;
+use tidings::store::{FetchRecord, SqliteStore, Storage};
 
 fn items(body: &str) -> Vec<Item> {
     let source = Source::new("fidelity", Location::File("feed.xml".into()), chrono_tz::UTC);
@@ -73,4 +74,45 @@ fn escaped_markup_in_titles_is_text() {
     let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
         {"id":"1","url":"https://example.org/j","title":"Option<Box<T>> & friends","content_text":"x"}]}"#;
     assert_eq!(items(json)[0].title, "Option<Box<T>> & friends");
+}
+
+#[test]
+fn different_items_are_not_merged() {
+    let feed = rss(
+        // One guid, two links: two items.
+        "<item><title>第一条</title><link>https://example.org/a</link><guid isPermaLink=\"false\">same</guid></item>\
+         <item><title>第二条</title><link>https://example.org/b</link><guid isPermaLink=\"false\">same</guid></item>\
+         <item><title>One</title><link>https://example.org/news.html#one</link></item>\
+         <item><title>Two</title><link>https://example.org/news.html#two</link></item>\
+         <item><title>Lone</title><link>https://example.org/lone.html#top</link></item>\
+         <item><enclosure url=\"https://cdn.example.org/ep/42.mp3\" type=\"audio/mpeg\" length=\"1\"/></item>\
+         <item><guid isPermaLink=\"false\">tag:example.org,2025:only-an-id</guid></item>\
+         <item><title>第一条</title><link>https://example.org/a</link><guid isPermaLink=\"false\">same</guid></item>",
+    );
+    let got = items(&feed);
+    let keys: Vec<&str> = got.iter().map(|i| i.key.as_str()).collect();
+    let urls: Vec<Option<&str>> = got.iter().map(|i| i.url.as_deref()).collect();
+    assert_eq!(got.len(), 8, "{keys:?}");
+    assert_eq!(keys[0], "guid:same", "the first keeps the key stored before");
+    assert_ne!(keys[1], keys[0]);
+    assert_eq!(keys[7], keys[0], "an exact repeat is the same item");
+    // Anchors into one page tell items apart; a lone anchor is dropped.
+    assert_eq!(
+        urls[2..5],
+        [
+            Some("https://example.org/news.html#one"),
+            Some("https://example.org/news.html#two"),
+            Some("https://example.org/lone.html"),
+        ]
+    );
+    // Nothing but an enclosure, or an id: kept, with a fallback title.
+    assert_eq!(got[5].title, "cdn.example.org/ep/42.mp3");
+    assert_eq!(got[6].title, "tag:example.org,2025:only-an-id");
+    // And the store keeps every one of them.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("t.sqlite"), std::time::Duration::from_secs(1)).unwrap();
+    store.sync_sources(&[("fidelity".into(), "https://example.org/feed/".into())]).unwrap();
+    let record = FetchRecord::Fetched { etag: None, last_modified: None };
+    let stats = store.store_items("fidelity", &got, &record, Utc::now(), None).unwrap();
+    assert_eq!(stats.new, 7, "{stats:?}");
 }

@@ -44,8 +44,56 @@ impl Context {
 }
 
 /// Normalizes every item of a feed; items with nothing to show are dropped.
+///
+/// Identity is decided over the whole feed: items that share a link except
+/// for its `#fragment` (several items pointing into one page) keep their
+/// fragments; items that share a guid (or link) but differ in link or
+/// content stay apart, the first keeping the plain key so that it matches
+/// what was stored before. Exact repeats keep one key, as one item.
 pub fn normalize_feed(feed: RawFeed, ctx: &Context) -> Vec<Item> {
-    feed.items.into_iter().filter_map(|i| normalize_item(i, ctx)).collect()
+    let mut items: Vec<(Item, Option<String>)> = feed
+        .items
+        .into_iter()
+        .filter_map(|raw| {
+            let fragment = raw.link.as_deref().and_then(|l| url::fragment(l, ctx.base.as_ref()));
+            normalize_item(raw, ctx).map(|item| (item, fragment))
+        })
+        .collect();
+    // Links into one page told apart by their fragments.
+    let mut anchored = vec![false; items.len()];
+    for (i, (item, fragment)) in items.iter().enumerate() {
+        anchored[i] = fragment.is_some()
+            && item.url.is_some()
+            && items.iter().any(|(other, f)| other.url == item.url && f != fragment);
+    }
+    for ((item, fragment), anchored) in items.iter_mut().zip(anchored) {
+        if let (true, Some(u), Some(f)) = (anchored, item.url.clone(), fragment.as_deref()) {
+            let with = format!("{u}#{f}");
+            if item.key == format!("url:{u}") {
+                item.key = format!("url:{with}");
+            }
+            item.url = Some(with);
+        }
+    }
+    // One key, different items: the later ones are told apart by link or content.
+    let mut seen: std::collections::HashMap<String, (Option<String>, String)> = std::collections::HashMap::new();
+    for (item, _) in &mut items {
+        match seen.get(&item.key) {
+            None => {
+                seen.insert(item.key.clone(), (item.url.clone(), item.content_hash.clone()));
+            }
+            Some((url, hash)) if *url == item.url && *hash == item.content_hash => {}
+            Some((url, _)) => {
+                let by = match &item.url {
+                    Some(u) if *url != item.url => format!("url:{u}"),
+                    _ => format!("hash:{}", item.content_hash),
+                };
+                item.key = format!("{}|{by}", item.key);
+                seen.insert(item.key.clone(), (item.url.clone(), item.content_hash.clone()));
+            }
+        }
+    }
+    items.into_iter().map(|(item, _)| item).collect()
 }
 
 /// Normalizes one item; `None` when it has neither title, text nor link.
@@ -56,17 +104,39 @@ pub fn normalize_item(raw: RawItem, ctx: &Context) -> Option<Item> {
     let content_html = raw.content.as_deref().map(|h| ctx.sanitizer.clean(h)).filter(|s| !s.is_empty());
     let text = content_html.as_deref().or(summary_html.as_deref()).map(html::to_text).unwrap_or_default();
     let mut title = raw.title.as_deref().map(|t| html::title_text(t, raw.title_is_html)).unwrap_or_default();
+    let guid = raw.guid.map(|g| html::fold_whitespace(&g)).filter(|g| !g.is_empty());
     if title.is_empty() {
         // A title-less item (common in microblog-style feeds) is named by its text,
-        // else by where it links.
+        // else by where it links, else by its enclosure's file, else by its id.
         title = text.lines().next().unwrap_or("").chars().take(60).collect();
+        let named_by = |u: &str| {
+            ::url::Url::parse(u)
+                .ok()
+                .map(|u| format!("{}{}", u.host_str().unwrap_or(""), u.path()).trim_end_matches('/').to_string())
+        };
         if title.is_empty()
-            && let Some(u) = url.as_deref().and_then(|u| ::url::Url::parse(u).ok())
+            && let Some(t) = url.as_deref().and_then(named_by)
         {
-            title = format!("{}{}", u.host_str().unwrap_or(""), u.path()).trim_end_matches('/').to_string();
+            title = t;
+        }
+        if title.is_empty()
+            && let Some(t) = raw
+                .enclosure
+                .as_deref()
+                .or(raw.image.as_deref())
+                .and_then(|i| url::absolute_url(i, base))
+                .as_deref()
+                .and_then(named_by)
+        {
+            title = t;
+        }
+        if title.is_empty()
+            && let Some(g) = &guid
+        {
+            title = g.chars().take(MAX_TITLE_CHARS).collect();
         }
     }
-    if title.is_empty() && url.is_none() {
+    if title.is_empty() {
         return None;
     }
     if title.chars().count() > MAX_TITLE_CHARS {
@@ -80,7 +150,6 @@ pub fn normalize_item(raw: RawItem, ctx: &Context) -> Option<Item> {
         .or_else(|| summary_html.as_deref().and_then(html::first_image))
         .and_then(|i| url::absolute_url(&i, base));
     let content_hash = content_hash(&title, &text);
-    let guid = raw.guid.map(|g| html::fold_whitespace(&g)).filter(|g| !g.is_empty());
     let key = identity(ctx.id_policy, guid.as_deref(), url.as_deref(), &content_hash);
     Some(Item {
         key,

@@ -42,6 +42,12 @@ fn is_tracking(name: &str) -> bool {
     TRACKING_EXACT.contains(&n.as_str()) || TRACKING_PREFIX.iter().any(|p| n.starts_with(p))
 }
 
+/// The `#fragment` of a web link, when it has a non-empty one.
+pub fn fragment(raw: &str, base: Option<&Url>) -> Option<String> {
+    let url = Url::options().base_url(base).parse(raw.trim()).ok()?;
+    url.fragment().filter(|f| !f.is_empty()).map(str::to_string)
+}
+
 /// Resolves `raw` against `base` and canonicalizes it: http(s) only, lower-case
 /// scheme and host, default port and fragment dropped, tracking parameters
 /// removed, remaining query sorted. `None` for anything that is not a web link

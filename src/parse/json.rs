@@ -72,6 +72,10 @@ pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
                     })
                     .unwrap_or_default(),
                 image: text(i, "image").or_else(|| text(i, "banner_image")),
+                enclosure: i
+                    .get("attachments")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.iter().find_map(|x| text(x, "url"))),
             }
         })
         .map(|mut item| {

@@ -305,6 +305,9 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                     match (ns, local) {
                         (Ns::Rss, "enclosure") if direct => {
                             let url = attr(e, "url").map(|u| resolve(&u, base));
+                            if it.item.enclosure.is_none() {
+                                it.item.enclosure.clone_from(&url);
+                            }
                             let is_image = attr(e, "type").map_or_else(
                                 || url.as_deref().is_some_and(super::looks_like_image_url),
                                 |t| t.starts_with("image/"),
@@ -335,8 +338,13 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                                     it.item.link = href;
                                     it.link_rank = rank;
                                 }
-                            } else if rel == "enclosure" && ty.as_deref().is_some_and(|t| t.starts_with("image/")) {
-                                it.offer_image(4, href);
+                            } else if rel == "enclosure" {
+                                if it.item.enclosure.is_none() {
+                                    it.item.enclosure.clone_from(&href);
+                                }
+                                if ty.as_deref().is_some_and(|t| t.starts_with("image/")) {
+                                    it.offer_image(4, href);
+                                }
                             }
                         }
                         (Ns::Atom, "category") if direct => {

@@ -301,6 +301,12 @@ fn find_existing(tx: &Connection, source_id: i64, item: &Item) -> rusqlite::Resu
     if by_key.is_some() {
         return Ok(by_key);
     }
+    // An item told apart from another of its feed (`…|url:…`, `…|hash:…`)
+    // is only ever itself.
+    if item.key.contains('|') {
+        return Ok(None);
+    }
+    // The same article under another key, or linked by another source.
     if let Some(url) = &item.url {
         let by_url = tx
             .prepare_cached(&format!("SELECT {cols} FROM items WHERE url = ?1 ORDER BY id LIMIT 1"))?
