@@ -132,6 +132,13 @@ pub fn process(source: &Source, fetched: &Fetched, now: DateTime<Utc>) -> Result
         warnings.push(format!("feed needed repairs: {}", feed.repairs.join(", ")));
     }
     let ttl_minutes = feed.ttl_minutes;
+    let unparsed: Vec<&str> = feed.items.iter().filter_map(|i| i.unparsed_date.as_deref()).collect();
+    if let Some(first) = unparsed.first() {
+        warnings.push(format!(
+            "{} date(s) could not be read (first: {first:?}); those items take the time they were first seen",
+            unparsed.len()
+        ));
+    }
     let ctx = normalize::Context::for_feed(&feed, &fetched.final_url, source.id_policy, now);
     let raw_count = feed.items.len();
     let items = normalize::normalize_feed(feed, &ctx);

@@ -49,6 +49,9 @@ pub struct RawItem {
     /// The first enclosure (or JSON Feed attachment) of any type: names an
     /// item that has nothing else to show, such as a podcast episode.
     pub enclosure: Option<String>,
+    /// A date the item gave that could not be read (it takes its first-seen
+    /// time instead), for the source's warning.
+    pub unparsed_date: Option<String>,
 }
 
 /// A normalized item, ready to store: identity decided, URLs canonical,

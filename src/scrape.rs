@@ -105,6 +105,7 @@ pub fn list_page(
                 categories: vec![],
                 image,
                 enclosure: None,
+                unparsed_date: None,
             })
         })
         .collect();

@@ -116,3 +116,37 @@ fn different_items_are_not_merged() {
     let stats = store.store_items("fidelity", &got, &record, Utc::now(), None).unwrap();
     assert_eq!(stats.new, 7, "{stats:?}");
 }
+
+#[test]
+fn dates_that_fell_back_to_the_fetch_time() {
+    let feed = rss(
+        "<item><title>a</title><link>https://example.org/1</link><pubDate>Fri, 31 Mar 2023 20:19:00 America/Los_Angeles</pubDate></item>\
+         <item><title>b</title><link>https://example.org/2</link><pubDate>Di, 23 Jan 2018 12:00:00 +0100</pubDate></item>\
+         <item><title>c</title><link>https://example.org/3</link><pubDate>Tue Mar 31 2023 20:19:00 GMT+0000 (Coordinated Universal Time)</pubDate></item>\
+         <item><title>d</title><link>https://example.org/4</link><pubDate>16th March 2023</pubDate></item>\
+         <item><title>e</title><link>https://example.org/5</link><pubDate>Sat, 11 04 2020 10:00:00 GMT</pubDate></item>\
+         <item><title>f</title><link>https://example.org/6</link><pubDate>1680294000</pubDate></item>\
+         <item><title>g</title><link>https://example.org/7</link><pubDate>sometime last spring</pubDate></item>\
+         <item><title>h</title><link>https://example.org/8</link><pubDate>Wed, 01 Jan 2125 00:00:00 GMT</pubDate></item>",
+    );
+    let source = Source::new("fidelity", Location::File("feed.xml".into()), chrono_tz::UTC);
+    let fetched = Fetched::from_bytes(feed.into_bytes(), "https://example.org/feed/");
+    let processed = process(&source, &fetched, Utc::now()).unwrap();
+    let dates: Vec<Option<String>> =
+        processed.items.iter().map(|i| i.published.map(|d| d.format("%Y-%m-%d %H:%M").to_string())).collect();
+    let want = [
+        Some("2023-04-01 03:19"),
+        Some("2018-01-23 11:00"),
+        Some("2023-03-31 20:19"),
+        Some("2023-03-16 00:00"),
+        Some("2020-04-11 10:00"),
+        Some("2023-03-31 20:20"),
+        None,
+        None,
+    ];
+    assert_eq!(dates, want.map(|d| d.map(String::from)));
+    // The unreadable one is named once, with its string; the future one is not believed.
+    let named: Vec<&String> = processed.warnings.iter().filter(|w| w.contains("could not be read")).collect();
+    assert_eq!(named.len(), 1, "{:?}", processed.warnings);
+    assert!(named[0].contains("\"sometime last spring\""), "{}", named[0]);
+}

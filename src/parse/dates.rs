@@ -35,18 +35,80 @@ pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
 
 const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
-fn month_of(word: &str) -> Option<u32> {
-    let w = word.to_ascii_lowercase();
-    if w.len() < 3 {
-        return None;
-    }
-    MONTHS.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1)
+/// Month names and abbreviations of German, French and Spanish that English
+/// prefixes do not already read, accents folded (`mär`, `févr`, `déc`).
+const OTHER_MONTHS: [(&str, u32); 22] = [
+    ("ene", 1),
+    ("janv", 1),
+    ("fev", 2),
+    ("mär", 3),
+    ("mrz", 3),
+    ("avr", 4),
+    ("abr", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juil", 7),
+    ("aou", 8),
+    ("ago", 8),
+    ("set", 9),
+    ("okt", 10),
+    ("dez", 12),
+    ("dic", 12),
+    ("dec", 12),
+    ("marz", 3),
+    ("mars", 3),
+    ("juni", 6),
+    ("juli", 7),
+    ("mayo", 5),
+];
+
+/// Folds the accents of Western month and day names (`févr` → `fevr`).
+fn unaccent(w: &str) -> String {
+    w.chars()
+        .map(|c| match c {
+            'é' | 'è' | 'ê' | 'É' => 'e',
+            'û' | 'ù' => 'u',
+            'á' | 'à' => 'a',
+            'í' => 'i',
+            'ó' => 'o',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.to_lowercase();
+    if w.chars().count() < 3 || !w.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    let folded = unaccent(&w);
+    if let Some((_, m)) = OTHER_MONTHS.iter().find(|(name, _)| w.starts_with(name) || folded.starts_with(name)) {
+        return Some(*m);
+    }
+    MONTHS.iter().position(|m| folded.starts_with(m)).map(|i| i as u32 + 1)
+}
+
+/// Weekday names in English, German, French and Spanish (and Chinese).
 fn is_weekday(word: &str) -> bool {
-    let w = word.to_ascii_lowercase();
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().any(|d| w.starts_with(d))
+    let w = unaccent(&word.to_lowercase());
+    const TWO: [&str; 7] = ["mo", "di", "mi", "do", "fr", "sa", "so"];
+    const PREFIX: [&str; 21] = [
+        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "die", "mit", "don", "fre", "sam", "son", "lun", "mer", "jeu",
+        "ven", "dim", "mie", "jue", "vie",
+    ];
+    TWO.contains(&w.as_str())
+        || (w.len() >= 3 && PREFIX.iter().any(|d| w.starts_with(d)))
         || ["星期", "周"].iter().any(|d| word.starts_with(d))
+}
+
+/// An IANA zone written where an offset belongs (`America/Los_Angeles`).
+fn iana_zone(s: &str) -> Option<(String, Tz)> {
+    s.split_whitespace().find_map(|w| {
+        let w = w.trim_matches(|c: char| c == '(' || c == ')' || c == ',');
+        (w.contains('/') && w.starts_with(|c: char| c.is_ascii_uppercase()))
+            .then(|| w.parse::<Tz>().ok().map(|tz| (w.to_string(), tz)))
+            .flatten()
+    })
 }
 
 /// Offset in seconds east of UTC for a zone abbreviation.
@@ -166,6 +228,17 @@ fn tokens(s: &str) -> Vec<String> {
 }
 
 fn parse_tokens(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    // JavaScript's Date.toString(): `… GMT+0000 (Coordinated Universal Time)`.
+    let s = match s.find('(') {
+        Some(i) if s.ends_with(')') => s[..i].trim_end(),
+        _ => s,
+    };
+    // A zone name where the offset belongs: read in that zone.
+    let (s, tz, named) = match iana_zone(s) {
+        Some((name, zone)) => (s.replace(&name, " "), zone, true),
+        None => (s.to_string(), tz, false),
+    };
+    let s = s.as_str();
     let afternoon = s.contains("下午") || s.contains("晚上");
     let cleaned = s.replace("上午", " ").replace("下午", " ").replace("晚上", " ");
     let toks = tokens(&cleaned);
@@ -174,8 +247,20 @@ fn parse_tokens(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let mut time = None;
     let mut offset: Option<i32> = None;
     let mut pm = afternoon;
+    let weekday_first = toks.first().is_some_and(|t| is_weekday(t) && month_of(t).is_none());
     for t in &toks {
         let t = t.as_str();
+        // Abbreviations end in a dot: `janv.`, `mar.`.
+        let t = if t.len() > 1 && t.ends_with('.') && t[..t.len() - 1].chars().all(char::is_alphabetic) {
+            &t[..t.len() - 1]
+        } else {
+            t
+        };
+        // Ordinals: 16th, 1st, 2nd, 3rd (and French 1er).
+        let t = match t.find(|c: char| !c.is_ascii_digit()) {
+            Some(i) if i > 0 && i <= 2 && matches!(&t[i..], "st" | "nd" | "rd" | "th" | "er" | "e" | ".") => &t[..i],
+            _ => t,
+        };
         if t.chars().all(|c| c.is_ascii_digit()) {
             numbers.push(t);
         } else if t.contains(':') && t.starts_with(|c: char| c.is_ascii_digit()) {
@@ -209,9 +294,14 @@ fn parse_tokens(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
             let (day, year) = if a.len() == 4 { (b, a) } else { (a, b) };
             (year_of(year)?, m, day.parse().ok()?)
         }
-        // ISO and Chinese: 2025 04 02; US: 04 02 2025
+        // ISO and Chinese: 2025 04 02
         (None, [a, b, c]) if a.len() == 4 => (year_of(a)?, b.parse().ok()?, c.parse().ok()?),
-        (None, [a, b, c]) if c.len() == 4 => (year_of(c)?, a.parse().ok()?, b.parse().ok()?),
+        // Day first after an RFC 822 weekday (`Sat, 11 04 2020` is 11 April)
+        // or when the first number cannot be a month; else US: 04 02 2025.
+        (None, [a, b, c]) if c.len() == 4 => {
+            let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+            if weekday_first || a > 12 { (year_of(c)?, b, a) } else { (year_of(c)?, a, b) }
+        }
         // 20250402
         (None, [a]) if a.len() == 8 => (year_of(&a[..4])?, a[4..6].parse().ok()?, a[6..].parse().ok()?),
         _ => return None,
@@ -223,8 +313,10 @@ fn parse_tokens(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
     }
     let naive = NaiveDateTime::new(date, time);
     match offset {
-        Some(o) => FixedOffset::east_opt(o)?.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc)),
-        None => tz.from_local_datetime(&naive).earliest().map(|d| d.with_timezone(&Utc)),
+        Some(o) if !named => {
+            FixedOffset::east_opt(o)?.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc))
+        }
+        _ => tz.from_local_datetime(&naive).earliest().map(|d| d.with_timezone(&Utc)),
     }
 }
 
@@ -325,6 +417,45 @@ mod tests {
         ] {
             assert_eq!(sh(s), want, "{s}");
         }
+    }
+
+    #[test]
+    fn dates_that_fell_back_to_the_fetch_time() {
+        let utc = |s: &str| parse_date(s, Tz::UTC).map(|d| d.to_rfc3339());
+        let cases = [
+            // A zone name where the offset belongs (PDT on that day).
+            ("Fri, 31 Mar 2023 20:19:00 America/Los_Angeles", "2023-04-01T03:19:00+00:00"),
+            ("2023-03-31 20:19:00 Asia/Shanghai", "2023-03-31T12:19:00+00:00"),
+            // German, French and Spanish day and month names.
+            ("Di, 23 Jan 2018 12:00:00 +0100", "2018-01-23T11:00:00+00:00"),
+            ("Mi, 14 Mär 2018 12:00:00 +0100", "2018-03-14T11:00:00+00:00"),
+            ("Dienstag, 23. Oktober 2018 12:00:00 +0200", "2018-10-23T10:00:00+00:00"),
+            ("mar., 23 janv. 2018 12:00:00 +0100", "2018-01-23T11:00:00+00:00"),
+            ("jeu., 1er févr. 2018 08:00:00 +0100", "2018-02-01T07:00:00+00:00"),
+            ("mié, 07 dic 2022 10:00:00 +0100", "2022-12-07T09:00:00+00:00"),
+            ("Lunes, 3 Enero 2022 10:00:00 GMT", "2022-01-03T10:00:00+00:00"),
+            // Unix time, seconds and milliseconds.
+            ("1680294000", "2023-03-31T20:20:00+00:00"),
+            ("1680294000000", "2023-03-31T20:20:00+00:00"),
+            // JavaScript's Date.toString().
+            ("Tue Mar 31 2023 20:19:00 GMT+0000 (Coordinated Universal Time)", "2023-03-31T20:19:00+00:00"),
+            ("Fri Mar 31 2023 22:19:00 GMT+0200 (Mitteleuropäische Sommerzeit)", "2023-03-31T20:19:00+00:00"),
+            // Ordinals.
+            ("16th March 2023", "2023-03-16T00:00:00+00:00"),
+            ("March 1st, 2023 09:00", "2023-03-01T09:00:00+00:00"),
+            // A weekday does not flip day and month, even a wrong one.
+            ("Sat, 11 04 2020 10:00:00 GMT", "2020-04-11T10:00:00+00:00"),
+            ("13/04/2020", "2020-04-13T00:00:00+00:00"),
+        ];
+        for (s, want) in cases {
+            assert_eq!(utc(s).as_deref(), Some(want), "{s}");
+        }
+        assert_eq!(
+            utc("04/02/2025").as_deref(),
+            Some("2025-04-02T00:00:00+00:00"),
+            "US order when nothing says otherwise"
+        );
+        assert_eq!(utc("not a date at all"), None);
     }
 
     #[test]

@@ -72,6 +72,10 @@ pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
                     })
                     .unwrap_or_default(),
                 image: text(i, "image").or_else(|| text(i, "banner_image")),
+                unparsed_date: ["date_published", "date_modified"].iter().find_map(|k| {
+                    let raw = i.get(*k)?;
+                    date(i, k, tz).is_none().then(|| raw.to_string().trim_matches('"').chars().take(80).collect())
+                }),
                 enclosure: i
                     .get("attachments")
                     .and_then(Value::as_array)

@@ -696,14 +696,13 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
                 }
             }
         }
-        Field::Published => {
-            if it.item.published.is_none() {
-                it.item.published = parse_date(trimmed, tz);
-            }
-        }
-        Field::Updated => {
-            if it.item.updated.is_none() {
-                it.item.updated = parse_date(trimmed, tz);
+        Field::Published | Field::Updated => {
+            let slot = if field == Field::Published { &mut it.item.published } else { &mut it.item.updated };
+            if slot.is_none() && !trimmed.is_empty() {
+                *slot = parse_date(trimmed, tz);
+                if slot.is_none() && it.item.unparsed_date.is_none() {
+                    it.item.unparsed_date = Some(trimmed.chars().take(80).collect());
+                }
             }
         }
         Field::Author => {
