@@ -150,3 +150,47 @@ fn dates_that_fell_back_to_the_fetch_time() {
     assert_eq!(named.len(), 1, "{:?}", processed.warnings);
     assert!(named[0].contains("\"sometime last spring\""), "{}", named[0]);
 }
+
+#[test]
+fn a_whole_feed_is_not_lost_for_one_stray_end_tag() {
+    let feed = atom(
+        "<entry><id>urn:1</id><title>One</title><updated>2025-04-01T00:00:00Z</updated>\
+         <content type=\"html\">&lt;p&gt;first&lt;/p&gt;</content></content></entry>\
+         <entry><id>urn:2</id><title>Two</title><updated>2025-04-01T00:00:00Z</updated><summary>second</summary></entry>",
+    );
+    let source = Source::new("fidelity", Location::File("feed.xml".into()), chrono_tz::UTC);
+    let processed = process(&source, &Fetched::from_bytes(feed.into_bytes(), "https://example.org/feed/"), Utc::now())
+        .expect("recovered, as readers do");
+    let titles: Vec<&str> = processed.items.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles, ["One", "Two"]);
+    assert_eq!(processed.items[0].text, "first");
+    assert!(
+        processed.warnings.iter().any(|w| w.contains("end tag(s) closing nothing open")),
+        "{:?}",
+        processed.warnings
+    );
+    // JSON: an empty document says so; JSON Feed 1.0 over http, and an
+    // unversioned document with items, are read.
+    let read = |body: &str| {
+        process(&source, &Fetched::from_bytes(body.as_bytes().to_vec(), "https://example.org/f"), Utc::now())
+    };
+    for body in ["null", "[]", " null\n"] {
+        let err = read(body).unwrap_err();
+        assert!(err.contains("an empty JSON document"), "{body}: {err}");
+    }
+    for version in
+        ["https://jsonfeed.org/version/1", "http://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1"]
+    {
+        let body = format!(
+            r#"{{"version":"{version}","title":"t","items":[{{"id":"1","title":"x","url":"https://example.org/1"}}]}}"#
+        );
+        assert_eq!(read(&body).unwrap().items.len(), 1, "{version}");
+    }
+    let unversioned = read(r#"{"title":"t","items":[{"id":"1","title":"x","url":"https://example.org/1"}]}"#).unwrap();
+    assert_eq!(unversioned.items.len(), 1);
+    assert!(
+        unversioned.warnings.iter().any(|w| w.contains("without a JSON Feed version")),
+        "{:?}",
+        unversioned.warnings
+    );
+}

@@ -23,12 +23,37 @@ fn date(v: &Value, key: &str, tz: Tz) -> Option<DateTime<Utc>> {
     }
 }
 
-/// Parses a JSON Feed document.
+/// A JSON body that is no object (`null`, `[]`, a number): what it is, as
+/// an error; `None` for anything else.
+pub fn not_a_feed(doc: &str) -> Option<ParseError> {
+    if !doc.starts_with(['[', 'n', 't', 'f', '"', '-']) && !doc.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let v: Value = serde_json::from_str(doc).ok()?;
+    Some(ParseError::NotAFeed(match v {
+        Value::Null => "an empty JSON document (`null`)".into(),
+        Value::Array(a) if a.is_empty() => "an empty JSON document (`[]`)".into(),
+        Value::Array(_) => "a JSON array, not a JSON Feed".into(),
+        _ => "a JSON value, not a JSON Feed".into(),
+    }))
+}
+
+/// Parses a JSON Feed document: versions 1 and 1.1, over http or https;
+/// a document with no version but an `items` array is read too, and says so.
 pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
     let v: Value = serde_json::from_str(doc).map_err(|e| ParseError::Json(e.to_string()))?;
     let version = text(&v, "version").unwrap_or_default();
-    if !version.starts_with("https://jsonfeed.org/version/") {
-        return Err(ParseError::NotAFeed(format!("a JSON document without a JSON Feed version (`{version}`)")));
+    let known = ["https://jsonfeed.org/version/", "http://jsonfeed.org/version/"]
+        .iter()
+        .any(|p| version.trim_end_matches('/').starts_with(p.trim_end_matches('/')) && version.len() > p.len());
+    let has_items = v.get("items").is_some_and(Value::is_array);
+    let mut repairs = Vec::new();
+    if !known {
+        if version.is_empty() && has_items {
+            repairs.push("JSON document without a JSON Feed version, read as JSON Feed".to_string());
+        } else {
+            return Err(ParseError::NotAFeed(format!("a JSON document without a JSON Feed version (`{version}`)")));
+        }
     }
     let items = v.get("items").and_then(Value::as_array).ok_or_else(|| ParseError::Json("no `items` array".into()))?;
     let items = items
@@ -94,7 +119,7 @@ pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
         title: text(&v, "title"),
         link: text(&v, "home_page_url"),
         items,
-        repairs: Vec::new(),
+        repairs,
         ttl_minutes: None,
     })
 }

@@ -35,6 +35,9 @@ pub fn parse(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, ParseErr
     if trimmed.starts_with('{') {
         return json::parse_json(trimmed, tz);
     }
+    if let Some(err) = json::not_a_feed(trimmed) {
+        return Err(err);
+    }
     let first_err = match xml::parse_xml(trimmed, base, tz) {
         Ok(feed) => return Ok(feed),
         Err(e) => e,
