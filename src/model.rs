@@ -14,6 +14,8 @@ pub struct RawFeed {
     pub repairs: Vec<String>,
     /// The feed's `<ttl>`: minutes it may be cached.
     pub ttl_minutes: Option<u32>,
+    /// The feed's own authors, for entries that name none (RFC 4287 §4.2.1).
+    pub authors: Vec<String>,
 }
 
 /// The syntax a feed was written in.

@@ -116,6 +116,7 @@ pub fn list_page(
         items,
         repairs: vec![],
         ttl_minutes: None,
+        authors: vec![],
     })
 }
 

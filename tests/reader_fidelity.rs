@@ -194,3 +194,46 @@ fn a_whole_feed_is_not_lost_for_one_stray_end_tag() {
         unversioned.warnings
     );
 }
+
+#[test]
+fn authors() {
+    // The feed's author stands for entries without one; markup is dropped;
+    // both e-mail forms give the name; repeats are one author.
+    let got = items(&atom(
+        "<author><name>Feed <b>Desk</b></name></author>\
+         <entry><id>urn:1</id><title>a</title><updated>2025-04-01T00:00:00Z</updated></entry>\
+         <entry><id>urn:2</id><title>b</title><updated>2025-04-01T00:00:00Z</updated>\
+         <author><name>Jane Doe</name></author><author><name>Jane Doe</name></author></entry>",
+    ));
+    assert_eq!(got[0].authors, ["Feed Desk"]);
+    assert_eq!(got[1].authors, ["Jane Doe"]);
+    let got = items(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+         xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
+         xmlns:googleplay=\"http://www.google.com/schemas/play-podcasts/1.0\" \
+         xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>t</title>\
+         <managingEditor>desk@example.org (News Desk)</managingEditor>\
+         <item><title>1</title><link>https://example.org/1</link><author>me@example.com (Jane Doe)</author></item>\
+         <item><title>2</title><link>https://example.org/2</link><dc:creator>Jane Doe (me@example.com)</dc:creator></item>\
+         <item><title>3</title><link>https://example.org/3</link><itunes:author>Pod Host</itunes:author></item>\
+         <item><title>4</title><link>https://example.org/4</link><googleplay:author>Play Host</googleplay:author></item>\
+         <item><title>5</title><link>https://example.org/5</link>\
+         <category>AI</category><category> </category><category>AI</category><media:category>机器人</media:category>\
+         <itunes:summary>只有节目简介</itunes:summary></item>\
+         <item><title>6</title><link>https://example.org/6</link><googleplay:description>Play 简介</googleplay:description></item>\
+         </channel></rss>",
+    );
+    let authors: Vec<&[String]> = got.iter().map(|i| i.authors.as_slice()).collect();
+    assert_eq!(authors[..5], [["Jane Doe"], ["Jane Doe"], ["Pod Host"], ["Play Host"], ["News Desk"]]);
+    // Smaller ones: blank and repeated categories dropped, media:category
+    // read; iTunes and Google Play descriptions stand in for missing text.
+    assert_eq!(got[4].categories, ["AI", "机器人"]);
+    assert_eq!(got[4].text, "只有节目简介");
+    assert_eq!(got[5].text, "Play 简介");
+    let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","authors":[{"name":"JSON Desk"}],
+        "items":[{"id":"1","url":"https://example.org/j1","title":"x"},
+                 {"id":"2","url":"https://example.org/j2","title":"y","authors":[{"name":"Ann"},{"name":"Ann"}]}]}"#;
+    let got = items(json);
+    assert_eq!(got[0].authors, ["JSON Desk"]);
+    assert_eq!(got[1].authors, ["Ann"]);
+}

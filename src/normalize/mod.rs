@@ -51,10 +51,15 @@ impl Context {
 /// content stay apart, the first keeping the plain key so that it matches
 /// what was stored before. Exact repeats keep one key, as one item.
 pub fn normalize_feed(feed: RawFeed, ctx: &Context) -> Vec<Item> {
+    let feed_authors = feed.authors;
     let mut items: Vec<(Item, Option<String>)> = feed
         .items
         .into_iter()
-        .filter_map(|raw| {
+        .filter_map(|mut raw| {
+            // Entries without an author take the feed's (RFC 4287 §4.2.1).
+            if raw.authors.is_empty() {
+                raw.authors.clone_from(&feed_authors);
+            }
             let fragment = raw.link.as_deref().and_then(|l| url::fragment(l, ctx.base.as_ref()));
             normalize_item(raw, ctx).map(|item| (item, fragment))
         })
@@ -160,12 +165,23 @@ pub fn normalize_item(raw: RawItem, ctx: &Context) -> Option<Item> {
         content_html,
         text,
         image,
-        authors: raw.authors,
-        categories: raw.categories.iter().map(|c| html::title_text(c, false)).filter(|c| !c.is_empty()).collect(),
+        authors: distinct(raw.authors.into_iter().filter_map(|a| crate::parse::xml::author_name(&a))),
+        categories: distinct(raw.categories.iter().map(|c| html::title_text(c, false)).filter(|c| !c.is_empty())),
         published: raw.published.filter(|d| believable(*d, ctx.now)),
         updated: raw.updated.filter(|d| believable(*d, ctx.now)),
         content_hash,
     })
+}
+
+/// Each value once, in first-seen order.
+fn distinct(values: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// A date from before feeds existed, or from the future, is not believed:

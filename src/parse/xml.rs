@@ -28,6 +28,8 @@ enum Ns {
     Rdf,
     /// RSS 1.0's syndication module: `sy:updatePeriod`, `sy:updateFrequency`.
     Sy,
+    /// Google Play podcasts: `googleplay:author`, `googleplay:description`.
+    GooglePlay,
     Other,
 }
 
@@ -49,6 +51,7 @@ fn ns_of(r: &ResolveResult<'_>) -> Ns {
             "http://www.itunes.com/dtds/podcast-1.0.dtd" => Ns::Itunes,
             "http://www.w3.org/1999/02/22-rdf-syntax-ns#" => Ns::Rdf,
             "http://purl.org/rss/1.0/modules/syndication" => Ns::Sy,
+            "http://www.google.com/schemas/play-podcasts/1.0" => Ns::GooglePlay,
             _ => Ns::Other,
         },
     }
@@ -74,7 +77,9 @@ enum Field {
     Title,
     AltTitle,
     Link,
-    Guid { permalink: bool },
+    Guid {
+        permalink: bool,
+    },
     Published,
     Updated,
     Author,
@@ -84,6 +89,8 @@ enum Field {
     Category,
     ChannelTitle,
     ChannelLink,
+    /// The feed's author: entries without one of their own take it.
+    ChannelAuthor,
     ChannelTtl,
     UpdatePeriod,
     UpdateFrequency,
@@ -394,8 +401,34 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                 if local == "image" && ns == Ns::Rss {
                     in_channel_image = !empty;
                 }
+                // The feed's own author: Atom's <feed><author><name>.
+                if item.is_none()
+                    && !empty
+                    && (ns, local) == (Ns::Atom, "name")
+                    && parent.as_ref().is_some_and(|(pns, tag)| *pns == Ns::Atom && *tag == Tag::Author)
+                {
+                    capture = Some(Capture {
+                        depth: depth_now,
+                        field: Field::ChannelAuthor,
+                        kind: TextKind::Text,
+                        start: after,
+                    });
+                }
                 if channel_parent && !in_channel_image {
                     match (ns, local) {
+                        (Ns::Rss, "managingEditor")
+                        | (Ns::Dc, "creator")
+                        | (Ns::Itunes, "author")
+                        | (Ns::GooglePlay, "author")
+                            if !empty =>
+                        {
+                            capture = Some(Capture {
+                                depth: depth_now,
+                                field: Field::ChannelAuthor,
+                                kind: TextKind::Text,
+                                start: after,
+                            });
+                        }
                         (Ns::Rss | Ns::Atom, "title") if !empty => {
                             capture = Some(Capture {
                                 depth: depth_now,
@@ -465,6 +498,13 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         Field::ChannelLink => {
                             if feed.link.is_none() && !value.trim().is_empty() {
                                 feed.link = Some(resolve(value.trim(), base));
+                            }
+                        }
+                        Field::ChannelAuthor => {
+                            if let Some(name) = author_name(&value)
+                                && !feed.authors.contains(&name)
+                            {
+                                feed.authors.push(name);
                             }
                         }
                         Field::ChannelTtl => feed.ttl_minutes = minutes_of(&value),
@@ -545,9 +585,15 @@ fn item_field(ns: Ns, local: &str, e: &BytesStart<'_>) -> Option<Field> {
         | (Ns::Atom, "published" | "issued")
         | (Ns::DcTerms, "created" | "issued") => Field::Published,
         (Ns::Atom, "updated" | "modified") | (Ns::DcTerms, "modified") => Field::Updated,
-        (Ns::Rss, "author") | (Ns::Dc, "creator") | (Ns::Itunes, "author") => Field::Author,
+        (Ns::Rss, "author") | (Ns::Dc, "creator") | (Ns::Itunes, "author") | (Ns::GooglePlay, "author") => {
+            Field::Author
+        }
         (Ns::Rss, "description") | (Ns::Atom, "summary") => Field::Summary,
-        (Ns::Dc, "description") | (Ns::Itunes, "summary") | (Ns::Media, "description") => Field::AltSummary,
+        (Ns::Dc, "description")
+        | (Ns::Itunes, "summary" | "subtitle")
+        | (Ns::GooglePlay, "description")
+        | (Ns::Media, "description") => Field::AltSummary,
+        (Ns::Media, "category") => Field::Category,
         (Ns::Content, "encoded") | (Ns::Atom, "content") => Field::Content,
         (Ns::Rss, "category") | (Ns::Dc, "subject") => Field::Category,
         (Ns::Media, "title") => Field::AltTitle,
@@ -732,8 +778,12 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
                 it.item.categories.push(trimmed.to_string());
             }
         }
-        Field::ChannelTitle | Field::ChannelLink | Field::ChannelTtl | Field::UpdatePeriod | Field::UpdateFrequency => {
-        }
+        Field::ChannelTitle
+        | Field::ChannelLink
+        | Field::ChannelAuthor
+        | Field::ChannelTtl
+        | Field::UpdatePeriod
+        | Field::UpdateFrequency => {}
     }
 }
 
@@ -746,19 +796,26 @@ fn as_html(value: String, kind: TextKind) -> String {
     }
 }
 
-/// `jane@example.com (Jane Doe)` → `Jane Doe`; anything else trimmed.
-fn author_name(s: &str) -> Option<String> {
-    let s = s.trim();
+/// An author as a name: `jane@example.com (Jane Doe)` and `Jane Doe
+/// (jane@example.com)` are `Jane Doe`; markup in it is dropped.
+pub(crate) fn author_name(s: &str) -> Option<String> {
+    let text = if s.contains('<') { crate::normalize::html::to_text(s).replace('\n', " ") } else { s.to_string() };
+    let s = crate::normalize::html::fold_whitespace(&text);
     if s.is_empty() {
         return None;
     }
     if let (Some(open), true) = (s.find('('), s.ends_with(')')) {
-        let name = s[open + 1..s.len() - 1].trim();
-        if !name.is_empty() {
-            return Some(name.to_string());
+        let inside = s[open + 1..s.len() - 1].trim();
+        let outside = s[..open].trim();
+        let is_email = |x: &str| x.contains('@') && !x.contains(' ');
+        if is_email(outside) && !inside.is_empty() {
+            return Some(inside.to_string());
+        }
+        if is_email(inside) && !outside.is_empty() {
+            return Some(outside.to_string());
         }
     }
-    Some(s.to_string())
+    Some(s)
 }
 
 fn resolve(href: &str, base: Option<&Url>) -> String {
