@@ -237,3 +237,29 @@ fn authors() {
     assert_eq!(got[0].authors, ["JSON Desk"]);
     assert_eq!(got[1].authors, ["Ann"]);
 }
+
+#[test]
+fn links() {
+    let got = items(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\">\
+         <channel><title>t</title><link>https://example.org/</link>\
+         <item><title>1</title><link>http://example.org/here.pl?r123</link></item>\
+         <item><title>2</title><link>http://cms.example.cn/view?id=1&amp;from=a</link></item>\
+         <item><title>3</title><link>http://cms.example.cn/view?id=1&amp;from=b</link></item>\
+         <item><title>4</title><link>https://example.org/a?utm_source=rss&amp;id=7&amp;ref=example.org</link></item>\
+         <item><title>5</title><link>http://feeds.feedburner.com/~r/x/~3/abc/</link>\
+         <feedburner:origLink>https://blog.example.org/2025/04/real-post.html</feedburner:origLink></item>\
+         </channel></rss>",
+    );
+    let urls: Vec<&str> = got.iter().filter_map(|i| i.url.as_deref()).collect();
+    assert_eq!(
+        urls,
+        [
+            "http://example.org/here.pl?r123",
+            "http://cms.example.cn/view?id=1&from=a",
+            "http://cms.example.cn/view?id=1&from=b",
+            "https://example.org/a?id=7",
+            "https://blog.example.org/2025/04/real-post.html",
+        ]
+    );
+}

@@ -6,8 +6,6 @@ use url::Url;
 /// Query parameters that only track the reader, never select the content.
 const TRACKING_EXACT: &[&str] = &[
     "spm",
-    "from",
-    "source",
     "scm",
     "fbclid",
     "gclid",
@@ -19,7 +17,6 @@ const TRACKING_EXACT: &[&str] = &[
     "_hsenc",
     "_hsmi",
     "igshid",
-    "ref",
     "ref_src",
     "ref_url",
     "share_token",
@@ -30,16 +27,62 @@ const TRACKING_EXACT: &[&str] = &[
     "wxfrom",
     "chksm",
     "mpshare",
-    "scene",
     "_ga",
     "__twitter_impression",
     "cmpid",
 ];
 const TRACKING_PREFIX: &[&str] = &["utm_", "pk_", "mtm_", "hmsr", "hmpl", "hmcu", "hmkw", "hmci"];
 
-fn is_tracking(name: &str) -> bool {
+/// Parameters that may select content (`?ref=v2`, a CMS's `?from=…`) and
+/// are dropped only when their value names the feed's own host or a known
+/// tracker.
+const REFERRER_LIKE: &[&str] = &["from", "source", "ref", "scene", "src"];
+/// Values of [`REFERRER_LIKE`] parameters that name where the reader came from.
+const TRACKER_VALUES: &[&str] = &[
+    "rss",
+    "feed",
+    "feeds",
+    "feedburner",
+    "feedly",
+    "atom",
+    "timeline",
+    "groupmessage",
+    "singlemessage",
+    "share",
+    "copy_link",
+    "weixin",
+    "wechat",
+    "weibo",
+    "twitter",
+    "facebook",
+    "linkedin",
+    "toutiao",
+    "newsapp",
+    "app",
+    "qq",
+    "email",
+    "newsletter",
+    "homepage",
+    "home",
+    "hn",
+    "reddit",
+    "rss_feed",
+    "rssfeed",
+];
+
+fn is_tracking(name: &str, value: &str, hosts: &[&str]) -> bool {
     let n = name.to_ascii_lowercase();
-    TRACKING_EXACT.contains(&n.as_str()) || TRACKING_PREFIX.iter().any(|p| n.starts_with(p))
+    if TRACKING_EXACT.contains(&n.as_str()) || TRACKING_PREFIX.iter().any(|p| n.starts_with(p)) {
+        return true;
+    }
+    if REFERRER_LIKE.contains(&n.as_str()) {
+        let v = value.to_ascii_lowercase();
+        let v = v.trim_start_matches("www.");
+        return TRACKER_VALUES.contains(&v)
+            || (!v.is_empty()
+                && hosts.iter().any(|h| v == *h || v.starts_with(&format!("{h}/")) || v.ends_with(&format!(".{h}"))));
+    }
+    false
 }
 
 /// The `#fragment` of a web link, when it has a non-empty one.
@@ -50,8 +93,10 @@ pub fn fragment(raw: &str, base: Option<&Url>) -> Option<String> {
 
 /// Resolves `raw` against `base` and canonicalizes it: http(s) only, lower-case
 /// scheme and host, default port and fragment dropped, tracking parameters
-/// removed, remaining query sorted. `None` for anything that is not a web link
-/// (`javascript:`, `data:`, garbage).
+/// removed (`ref`-like ones only when their value names the feed's or the
+/// link's host or a known tracker), the rest of the query kept byte for byte
+/// and in order (`?r123` stays `?r123`). `None` for anything that is not a
+/// web link (`javascript:`, `data:`, garbage).
 pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
     let raw = raw.trim();
     if raw.is_empty() || raw.len() > 4096 || garbled_scheme(raw) {
@@ -64,18 +109,21 @@ pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
     url.set_fragment(None);
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    if url.query().is_some() {
-        let mut pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| !k.is_empty() && !is_tracking(k))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    if let Some(query) = url.query().map(str::to_string) {
+        let own =
+            |u: Option<&Url>| u.and_then(Url::host_str).map(|h| h.trim_start_matches("www.").to_ascii_lowercase());
+        let (link_host, feed_host) = (own(Some(&url)), own(base));
+        let hosts: Vec<&str> = [link_host.as_deref(), feed_host.as_deref()].into_iter().flatten().collect();
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|part| {
+                let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                let decode = |s: &str| url::form_urlencoded::parse(s.as_bytes()).next().map(|(k, _)| k.into_owned());
+                let (k, v) = (decode(k).unwrap_or_default(), decode(v).unwrap_or_default());
+                !part.is_empty() && !is_tracking(&k, &v, &hosts)
+            })
             .collect();
-        pairs.sort();
-        if pairs.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
+        url.set_query((!kept.is_empty()).then(|| kept.join("&")).as_deref());
     }
     Some(url.into())
 }
@@ -106,13 +154,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tracking_removed_query_sorted_fragment_dropped() {
+    fn tracking_removed_order_kept_fragment_dropped() {
         assert_eq!(
             canonical_url("HTTPS://WWW.Example.COM:443/a/b?utm_source=rss&z=1&spm=a.b&a=2&from=timeline#top", None)
                 .as_deref(),
-            Some("https://www.example.com/a/b?a=2&z=1")
+            Some("https://www.example.com/a/b?z=1&a=2")
         );
         assert_eq!(canonical_url("http://x.cn/p?utm_medium=feed", None).as_deref(), Some("http://x.cn/p"));
+    }
+
+    #[test]
+    fn links_keep_what_selects_content() {
+        let feed = Url::parse("https://news.example.org/feed/").unwrap();
+        let c = |s: &str| canonical_url(s, Some(&feed));
+        // A key without `=` keeps its form; other keys round-trip byte for byte.
+        assert_eq!(c("http://x.org/here.pl?r123").as_deref(), Some("http://x.org/here.pl?r123"));
+        assert_eq!(c("http://x.org/p?b=%E4%B8%AD&a=1+2").as_deref(), Some("http://x.org/p?b=%E4%B8%AD&a=1+2"));
+        // A CMS's `from` or a `ref` that selects content is no tracker…
+        assert_ne!(c("http://cms.cn/view?id=1&from=a"), c("http://cms.cn/view?id=1&from=b"));
+        assert_eq!(c("http://x.org/doc?ref=v2").as_deref(), Some("http://x.org/doc?ref=v2"));
+        // …but one naming the feed's host, the link's own, or a known tracker is.
+        assert_eq!(c("http://x.org/a?id=1&ref=news.example.org").as_deref(), Some("http://x.org/a?id=1"));
+        assert_eq!(c("http://x.org/a?id=1&source=x.org").as_deref(), Some("http://x.org/a?id=1"));
+        assert_eq!(c("http://x.org/a?from=timeline&id=1&scene=rss").as_deref(), Some("http://x.org/a?id=1"));
+        assert_eq!(c("http://x.org/a?ref=box.org").as_deref(), Some("http://x.org/a?ref=box.org"));
     }
 
     #[test]

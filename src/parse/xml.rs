@@ -30,6 +30,8 @@ enum Ns {
     Sy,
     /// Google Play podcasts: `googleplay:author`, `googleplay:description`.
     GooglePlay,
+    /// FeedBurner: `feedburner:origLink`, the article behind its redirect.
+    FeedBurner,
     Other,
 }
 
@@ -52,6 +54,7 @@ fn ns_of(r: &ResolveResult<'_>) -> Ns {
             "http://www.w3.org/1999/02/22-rdf-syntax-ns#" => Ns::Rdf,
             "http://purl.org/rss/1.0/modules/syndication" => Ns::Sy,
             "http://www.google.com/schemas/play-podcasts/1.0" => Ns::GooglePlay,
+            "http://rssnamespace.org/feedburner/ext/1.0" => Ns::FeedBurner,
             _ => Ns::Other,
         },
     }
@@ -77,6 +80,8 @@ enum Field {
     Title,
     AltTitle,
     Link,
+    /// `feedburner:origLink`: wins over the redirect link.
+    OrigLink,
     Guid {
         permalink: bool,
     },
@@ -137,6 +142,8 @@ struct ItemBuilder {
     /// Best image so far and its rank (lower is better).
     image: Option<(u8, String)>,
     link_rank: u8,
+    /// A `feedburner:origLink` was read: no other link replaces it.
+    orig_link: bool,
 }
 
 impl ItemBuilder {
@@ -576,6 +583,7 @@ fn item_field(ns: Ns, local: &str, e: &BytesStart<'_>) -> Option<Field> {
         (Ns::Rss | Ns::Atom, "title") => Field::Title,
         (Ns::Dc, "title") => Field::AltTitle,
         (Ns::Rss, "link") => Field::Link,
+        (Ns::FeedBurner, "origLink") => Field::OrigLink,
         (Ns::Rss, "guid") => {
             Field::Guid { permalink: attr(e, "isPermaLink").is_none_or(|v| !v.eq_ignore_ascii_case("false")) }
         }
@@ -727,9 +735,16 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
             }
         }
         Field::Link => {
-            if !trimmed.is_empty() && it.link_rank > 0 {
+            if !trimmed.is_empty() && it.link_rank > 0 && !it.orig_link {
                 it.item.link = Some(resolve(trimmed, base));
                 it.link_rank = 0;
+            }
+        }
+        Field::OrigLink => {
+            if !trimmed.is_empty() {
+                it.item.link = Some(resolve(trimmed, base));
+                it.link_rank = 0;
+                it.orig_link = true;
             }
         }
         Field::Guid { permalink } => {
