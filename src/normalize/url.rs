@@ -39,6 +39,14 @@ const TRACKING_PREFIX: &[&str] = &["utm_", "pk_", "mtm_", "hmsr", "hmpl", "hmcu"
 const REFERRER_LIKE: &[&str] = &["from", "source", "ref", "scene", "src"];
 /// Values of [`REFERRER_LIKE`] parameters that name where the reader came from.
 const TRACKER_VALUES: &[&str] = &[
+    "list",
+    "index",
+    "search",
+    "related",
+    "recommend",
+    "push",
+    "banner",
+    "nav",
     "rss",
     "feed",
     "feeds",
