@@ -287,8 +287,11 @@ async fn numbers_past_any_clock_never_stop_the_run() {
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "run {run}: {stdout}\n{stderr}");
         assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "run {run}: {stderr}");
+        // Stored on the first run; later runs get the same bodies, known
+        // unchanged by their hash.
+        let state = if run == 1 { " ok " } else { "not modified" };
         for name in ["good-zh", "good-en", "max-age", "odd-numbers"] {
-            assert!(stdout.lines().any(|l| l.starts_with(name) && l.contains(" ok ")), "run {run}, {name}: {stdout}");
+            assert!(stdout.lines().any(|l| l.starts_with(name) && l.contains(state)), "run {run}, {name}: {stdout}");
         }
         // Named once each: the server's long max-age as a warning, the
         // 503 as its failure on the first run (then skipped until its week).
@@ -300,9 +303,12 @@ async fn numbers_past_any_clock_never_stop_the_run() {
             assert!(stdout.lines().any(|l| l.starts_with("retry-after") && l.contains("skipped")), "{stdout}");
         }
         assert_eq!(named("good-zh") + named("good-en"), 0, "run {run}: {stderr}");
-        // Dates in years 0 and 99999 are unreadable: said once, with the string.
-        assert_eq!(named("odd-numbers"), 1, "run {run}: {stderr}");
-        assert!(stderr.contains("could not be read (first: \"Sat, 01 Jan 99999"), "run {run}: {stderr}");
+        // Dates in years 0 and 99999 are unreadable: said once, with the
+        // string, when the body is read (the first run).
+        assert_eq!(named("odd-numbers"), usize::from(run == 1), "run {run}: {stderr}");
+        if run == 1 {
+            assert!(stderr.contains("could not be read (first: \"Sat, 01 Jan 99999"), "run {run}: {stderr}");
+        }
 
         let conn = rusqlite::Connection::open(&db).unwrap();
         let state = |name: &str| -> (i64, Option<i64>, Option<i64>) {

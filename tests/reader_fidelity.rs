@@ -112,7 +112,7 @@ fn different_items_are_not_merged() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = SqliteStore::open(&dir.path().join("t.sqlite"), std::time::Duration::from_secs(1)).unwrap();
     store.sync_sources(&[("fidelity".into(), "https://example.org/feed/".into())]).unwrap();
-    let record = FetchRecord::Fetched { etag: None, last_modified: None };
+    let record = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
     let stats = store.store_items("fidelity", &got, &record, Utc::now(), None).unwrap();
     assert_eq!(stats.new, 7, "{stats:?}");
 }

@@ -170,7 +170,7 @@ fn ingest_all(feeds: &[String], dir: &Path, now: DateTime<Utc>) -> usize {
         let mut fetched = Fetched::from_bytes(f.as_bytes().to_vec(), url.clone());
         fetched.content_type = Some("application/xml; charset=utf-8".into());
         let Ok(p) = tidings::ingest::process(&source, &fetched, now) else { continue };
-        let record = FetchRecord::Fetched { etag: None, last_modified: None };
+        let record = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
         if let Ok(s) = store.store_items(name, &p.items, &record, now, None) {
             stored += s.new;
         }
@@ -431,7 +431,7 @@ fn make_db(dir: &Path, sources: usize, per_source: usize, days: i64) -> Result<(
                 }
             })
             .collect();
-        let record = FetchRecord::Fetched { etag: None, last_modified: None };
+        let record = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
         store.store_items(name, &items, &record, end, None).map_err(|e| e.to_string())?;
     }
     // Generated headlines can repeat within a source: such items are stored once.

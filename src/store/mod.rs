@@ -43,15 +43,19 @@ pub struct SourceState {
     /// The server asked not to be asked again before this (Retry-After).
     pub retry_after_until: Option<DateTime<Utc>>,
     pub item_count: u64,
+    /// Hash of the last body stored in full: the same body again (servers
+    /// that send no validators) is known unchanged without reading it.
+    pub body_hash: Option<String>,
 }
 
 /// The outcome of one fetch, as recorded on the source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FetchRecord {
-    /// New content: validators to send next time.
+    /// New content: validators to send next time, and the body's hash.
     Fetched {
         etag: Option<String>,
         last_modified: Option<String>,
+        body_hash: Option<String>,
     },
     NotModified {
         etag: Option<String>,

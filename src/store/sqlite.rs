@@ -96,6 +96,8 @@ const MIGRATIONS: &[&str] = &[
         published_at INTEGER,
         canonical TEXT
     );",
+    // 5: the last stored body's hash, to skip unchanged feeds without ETags
+    "ALTER TABLE sources ADD COLUMN body_hash TEXT;",
 ];
 
 const ITEM_COLUMNS: &str =
@@ -245,7 +247,7 @@ fn apply_record(
     next: Option<i64>,
 ) -> rusqlite::Result<()> {
     match record {
-        FetchRecord::Fetched { etag, last_modified } | FetchRecord::NotModified { etag, last_modified } => {
+        FetchRecord::Fetched { etag, last_modified, .. } | FetchRecord::NotModified { etag, last_modified } => {
             let status = if matches!(record, FetchRecord::Fetched { .. }) { "ok" } else { "not_modified" };
             tx.execute(
                 "UPDATE sources SET etag = COALESCE(?2, etag), last_modified = COALESCE(?3, last_modified),
@@ -253,6 +255,9 @@ fn apply_record(
                  consecutive_failures = 0, next_fetch_at = ?6, retry_after_until = NULL WHERE id = ?1",
                 params![source_id, etag, last_modified, status, at, next],
             )?;
+            if let FetchRecord::Fetched { body_hash, .. } = record {
+                tx.execute("UPDATE sources SET body_hash = ?2 WHERE id = ?1", params![source_id, body_hash])?;
+            }
         }
         FetchRecord::Failed { error, retry_after } => {
             tx.execute(
@@ -410,7 +415,7 @@ impl Storage for SqliteStore {
             tx.execute(
                 "INSERT INTO sources (name, url) VALUES (?1, ?2)
                  ON CONFLICT(name) DO UPDATE SET url = excluded.url, etag = NULL, last_modified = NULL,
-                   next_fetch_at = NULL, retry_after_until = NULL, consecutive_failures = 0
+                   body_hash = NULL, next_fetch_at = NULL, retry_after_until = NULL, consecutive_failures = 0
                  WHERE sources.url <> excluded.url",
                 params![name, url],
             )
@@ -425,7 +430,7 @@ impl Storage for SqliteStore {
             .prepare(
                 "SELECT name, url, etag, last_modified, last_status, last_error, last_fetch_at, last_success_at,
                  consecutive_failures, next_fetch_at, (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id),
-                 retry_after_until
+                 retry_after_until, body_hash
                  FROM sources s ORDER BY name",
             )
             .map_err(|e| self.err(e))?;
@@ -444,6 +449,7 @@ impl Storage for SqliteStore {
                     next_fetch_at: from_ts(r.get(9)?),
                     item_count: r.get::<_, i64>(10)?.max(0) as u64,
                     retry_after_until: from_ts(r.get(11)?),
+                    body_hash: r.get(12)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -722,7 +728,7 @@ mod tests {
     #[test]
     fn a_batch_commits_together_and_a_failed_write_inside_loses_only_itself() {
         let (dir, mut s) = open();
-        let ok = FetchRecord::Fetched { etag: None, last_modified: None };
+        let ok = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
         let now = Utc::now();
         s.begin_batch().unwrap();
         s.store_items("a", &[item("guid:1", Some("https://a/1"), "一")], &ok, now, None).unwrap();
@@ -762,7 +768,7 @@ mod tests {
         (dir, s)
     }
 
-    const OK: FetchRecord = FetchRecord::Fetched { etag: None, last_modified: None };
+    const OK: FetchRecord = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
 
     #[test]
     fn duplicates_update_instead_of_insert_and_keep_first_seen() {
@@ -795,6 +801,7 @@ mod tests {
         let rec = FetchRecord::Fetched {
             etag: Some("\"v1\"".into()),
             last_modified: Some("Tue, 01 Apr 2025 00:00:00 GMT".into()),
+            body_hash: Some("abc".into()),
         };
         s.store_items("a", &[], &rec, now, None).unwrap();
         let retry = now + chrono::Duration::seconds(120);
