@@ -263,3 +263,16 @@ fn links() {
         ]
     );
 }
+
+#[test]
+fn atom_0_3_base64_content_is_decoded() {
+    let feed = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>t</title>\
+        <entry><title mode=\"base64\">5Lit5paH5qCH6aKY</title><link rel=\"alternate\" href=\"https://example.org/1\"/>\
+        <content type=\"text/html\" mode=\"base64\">\n\
+        c2FmZTxzY3JpcHQgdHlwZT0idGV4dC9qYXZhc2NyaXB0Ij5sb2NhdGlvbi5ocmVmPSdodHRwOi8n\n\
+        KycvZXhhbXBsZS5jb20vJzs8L3NjcmlwdD4gZGVzY3JpcHRpb24=\n</content></entry></feed>";
+    let got = items(feed);
+    assert_eq!(got[0].title, "中文标题");
+    assert_eq!(got[0].text, "safe description", "decoded, then sanitized");
+    assert!(!got[0].summary_html.contains("<script") && !got[0].summary_html.contains("location"));
+}

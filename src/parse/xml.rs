@@ -189,6 +189,8 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
     let mut bases: Vec<(usize, Url)> = Vec::new();
     let mut item: Option<ItemBuilder> = None;
     let mut capture: Option<Capture> = None;
+    // Whether the captured element is Atom 0.3 `mode="base64"`.
+    let mut base64_capture = false;
     // Parent element (ns, local name) of the current position, by depth.
     let mut parents: Vec<(Ns, Tag)> = Vec::new();
     let mut in_channel_image = false;
@@ -391,6 +393,7 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         }
                     };
                     if let Some(field) = field {
+                        base64_capture = ns == Ns::Atom && attr(e, "mode").as_deref() == Some("base64");
                         capture = Some(Capture {
                             depth: depth_now,
                             field,
@@ -486,7 +489,11 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                         TextKind::TextOrMarkup => TextKind::Text,
                         k => k,
                     };
-                    let mut value = field_value(raw, kind);
+                    let mut value = if std::mem::take(&mut base64_capture) {
+                        decode_base64(raw).unwrap_or_else(|| field_value(raw, kind))
+                    } else {
+                        field_value(raw, kind)
+                    };
                     if c.kind == TextKind::TextOrMarkup && kind == TextKind::Text && value.contains('&') {
                         // RSS titles are text with entities, and publishers
                         // often escape them twice (`AT&amp;amp;T`): decoded
@@ -627,6 +634,14 @@ fn text_kind(ns: Ns, local: &str, e: &BytesStart<'_>, field: Field) -> TextKind 
         Field::Title => TextKind::TextOrMarkup,
         _ => TextKind::Text,
     }
+}
+
+/// Atom 0.3 `mode="base64"` text: the decoded UTF-8, when it is that.
+fn decode_base64(raw: &str) -> Option<String> {
+    use base64::Engine;
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(compact).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Whether raw element text carries markup of its own: a tag inside CDATA,
