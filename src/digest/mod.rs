@@ -125,7 +125,7 @@ pub fn build(input: DigestInput<'_>) -> Option<Digest> {
         }
     }
     let docs: Vec<Doc<'_>> = all.iter().map(|i| Doc { title: &i.title, text: &i.text }).collect();
-    let groups = cluster::cluster(&docs, &cluster::Params::default(), input.entities);
+    let groups = same_link_together(cluster::cluster(&docs, &cluster::Params::default(), input.entities), &all);
 
     let mut stories: Vec<Story> = groups
         .into_iter()
@@ -254,6 +254,46 @@ fn build_story(
     }
 }
 
+/// Groups holding reports of one link (two sources carrying the same
+/// article, each stored as its own) become one story.
+fn same_link_together(groups: Vec<Vec<usize>>, items: &[&StoredItem]) -> Vec<Vec<usize>> {
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    let mut into: Vec<usize> = (0..groups.len()).collect();
+    let root = |into: &mut Vec<usize>, mut g: usize| {
+        while into[g] != g {
+            into[g] = into[into[g]];
+            g = into[g];
+        }
+        g
+    };
+    for (g, members) in groups.iter().enumerate() {
+        for &m in members {
+            if let Some(url) = items[m].url.as_deref() {
+                match owner.get(url) {
+                    Some(&other) => {
+                        let (a, b) = (root(&mut into, other), root(&mut into, g));
+                        if a != b {
+                            into[a.max(b)] = a.min(b);
+                        }
+                    }
+                    None => {
+                        owner.insert(url, g);
+                    }
+                }
+            }
+        }
+    }
+    let mut merged: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (g, members) in groups.into_iter().enumerate() {
+        let r = root(&mut into, g);
+        merged[r].extend(members);
+    }
+    merged.retain(|m| !m.is_empty());
+    merged.iter_mut().for_each(|m| m.sort_unstable());
+    merged.sort_by_key(|m| m[0]);
+    merged
+}
+
 /// The post's tags, most significant first: each story's tags weighted by
 /// the story's outlets and position.
 fn post_tags(stories: &[Story], tagger: &Tagger) -> Vec<String> {
@@ -302,6 +342,27 @@ fn description(stories: &[Story]) -> String {
 mod tests {
     use super::*;
     use chrono::NaiveTime;
+
+    #[test]
+    fn two_sources_carrying_one_link_are_one_story() {
+        use chrono::TimeZone;
+        let item = |id: i64, url: &str| StoredItem {
+            id,
+            source: format!("s{id}"),
+            title: format!("title {id}"),
+            url: Some(url.into()),
+            text: String::new(),
+            summary_html: String::new(),
+            content_html: None,
+            image: None,
+            categories: vec![],
+            published_at: Utc.with_ymd_and_hms(2025, 4, 1, 3, 0, 0).unwrap(),
+        };
+        let items = [item(1, "https://a/1"), item(2, "https://b/2"), item(3, "https://a/1"), item(4, "https://c/3")];
+        let refs: Vec<&StoredItem> = items.iter().collect();
+        let groups = vec![vec![0], vec![1, 3], vec![2]];
+        assert_eq!(same_link_together(groups, &refs), vec![vec![0, 2], vec![1, 3]]);
+    }
 
     #[test]
     fn the_site_language_gives_its_script() {

@@ -311,11 +311,13 @@ fn find_existing(tx: &Connection, source_id: i64, item: &Item) -> rusqlite::Resu
     if item.key.contains('|') {
         return Ok(None);
     }
-    // The same article under another key, or linked by another source.
+    // The same article of this source under another key (a guid that came
+    // later). Another source's item at the same URL stays that source's own:
+    // the digest shows the two as one story.
     if let Some(url) = &item.url {
         let by_url = tx
-            .prepare_cached(&format!("SELECT {cols} FROM items WHERE url = ?1 ORDER BY id LIMIT 1"))?
-            .query_row([url], map)
+            .prepare_cached(&format!("SELECT {cols} FROM items WHERE source_id = ?1 AND url = ?2 ORDER BY id LIMIT 1"))?
+            .query_row(params![source_id, url], map)
             .optional()?;
         if by_url.is_some() {
             return Ok(by_url);
@@ -780,10 +782,14 @@ mod tests {
         // Same guid, edited title: an update.
         let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one, edited")], &OK, t1, None).unwrap();
         assert_eq!(st.updated, 1);
-        // Another source linking the same canonical URL: the same item.
+        // Another source linking the same canonical URL keeps its own item,
+        // and overwrites nothing of the first's.
         let st =
-            s.store_items("b", &[item("url:http://a/1", Some("http://a/1"), "one, edited")], &OK, t1, None).unwrap();
-        assert_eq!(st.unchanged, 1);
+            s.store_items("b", &[item("url:http://a/1", Some("http://a/1"), "another title")], &OK, t1, None).unwrap();
+        assert_eq!(st.new, 1);
+        let first: String = s.conn.query_row("SELECT title FROM items WHERE source_id = 1", [], |r| r.get(0)).unwrap();
+        assert_eq!(first, "one, edited");
+        s.conn.execute("DELETE FROM items WHERE source_id = 2", []).unwrap();
         // Same content re-posted under a new guid in the same source.
         let st = s.store_items("a", &[item("guid:2", None, "one, edited")], &OK, t1, None).unwrap();
         assert_eq!(st.unchanged, 1);
