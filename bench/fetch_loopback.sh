@@ -74,6 +74,12 @@ with open(os.path.join(w, "get.curl"), "w") as g, open(os.path.join(w, "cond.cur
         if k + 1 < len(files):
             c.write("next\n")
         s.write(f'[[source]]\nname = "源{k:04d}"\nurl = "{url}"\n\n')
+# The same files where the server never answers 304 (no validators honoured).
+with open(os.path.join(w, "plain.curl"), "w") as g, open(os.path.join(w, "plain_sources.toml"), "w") as s:
+    for k, (sub, f) in enumerate(files):
+        url = f"http://127.0.0.1:{port}/plain/{sub}/{f}"
+        g.write(f'url = "{url}"\noutput = "/dev/null"\n')
+        s.write(f'[[source]]\nname = "源{k:04d}"\nurl = "{url}"\n\n')
 EOF
 cat >"$W/tidings.toml" <<EOF
 [site]
@@ -98,6 +104,9 @@ file = "$ROOT/config/taxonomy.toml"
 [sources]
 file = "sources.toml"
 EOF
+sed -e 's|db/bench.sqlite|db_plain/bench.sqlite|' -e 's|file = "sources.toml"|file = "plain_sources.toml"|' \
+    "$W/tidings.toml" >"$W/plain.toml"
+PLAIN=$(grep -c '^url' "$W/plain.curl")
 "$TIDINGS" --config "$W/tidings.toml" check >&2
 
 CURL=(curl --parallel --parallel-immediate --parallel-max "$CONC" -s)
@@ -120,7 +129,7 @@ c304=$(count_since "$L" 304)
 [[ $c304 = "$SOURCES" ]] || echo "WARNING: conditional anchor got $c304 304s of $SOURCES" >&2
 echo "anchors checked: bare GET $c200 × 200, conditional GET $c304 × 304 (of $SOURCES)" >&2
 
-declare -a A_GET T_FIRST A_COND T_SECOND
+declare -a A_GET T_FIRST A_COND T_SECOND A_PLAIN T_PLAIN
 for r in $(seq "$ROUNDS"); do
     A_GET+=("$(anchor "$W/get.curl")")
 
@@ -150,6 +159,20 @@ for r in $(seq "$ROUNDS"); do
         "$r" "${A_GET[-1]}" "${T_FIRST[-1]}" "${A_COND[-1]}" "${T_SECOND[-1]}" "$c304" "$SOURCES" >&2
     echo "  first:  $sum1" >&2
     echo "  second: $sum2" >&2
+
+    # Sources answering 200 with the bodies already stored.
+    rm -rf "$W/db_plain"
+    "$TIDINGS" --config "$W/plain.toml" fetch >/dev/null 2>"$W/plain_first.err"
+    A_PLAIN+=("$(anchor "$W/plain.curl")")
+    L=$(lines)
+    t0=$(now)
+    "$TIDINGS" --config "$W/plain.toml" fetch >"$W/plain.out" 2>"$W/plain.err"
+    t1=$(now)
+    T_PLAIN+=("$(echo "$t1 - $t0" | bc -l)")
+    c200=$(count_since "$L" 200)
+    [[ $c200 = "$PLAIN" ]] || echo "WARNING round $r unchanged-200 run: nginx logged $c200 200s of $PLAIN" >&2
+    printf '  unchanged 200s: bare GET %.3f s, tidings %.3f s; %s\n' "${A_PLAIN[-1]}" "${T_PLAIN[-1]}" \
+        "$(tail -n 1 "$W/plain.out")" >&2
     if [[ -s $W/first.err || -s $W/second.err ]]; then
         echo "  stderr lines: first $(wc -l <"$W/first.err"), second $(wc -l <"$W/second.err"); e.g.:" >&2
         { cat "$W/first.err" "$W/second.err" | head -n 3 | sed 's/^/    /' >&2; } || true
@@ -159,10 +182,12 @@ items=$(sqlite3 "$W/db/bench.sqlite" 'select count(*) from items' 2>/dev/null ||
 bytes=$(du -sb "$W/www" | cut -f1)
 
 # --- report -----------------------------------------------------------------
-python3 - "$SOURCES" "$CONC" "$PER_HOST" "$items" "$bytes" "${A_GET[*]}" "${T_FIRST[*]}" "${A_COND[*]}" "${T_SECOND[*]}" <<'EOF'
+python3 - "$SOURCES" "$CONC" "$PER_HOST" "$items" "$bytes" "${A_GET[*]}" "${T_FIRST[*]}" "${A_COND[*]}" "${T_SECOND[*]}" \
+    "${A_PLAIN[*]}" "${T_PLAIN[*]}" "$PLAIN" <<'EOF'
 import statistics, sys
 n, conc, per_host, items, nbytes = sys.argv[1:6]
-get, first, cond, second = ([float(x) for x in a.split()] for a in sys.argv[6:10])
+get, first, cond, second, plain_get, plain = ([float(x) for x in a.split()] for a in sys.argv[6:12])
+n_plain = sys.argv[12]
 med = statistics.median
 def fig(xs): return f"{med(xs):.2f} s ({min(xs):.2f}–{max(xs):.2f})"
 print(f"[4] corpus: {n} feeds, {int(nbytes)/1e6:.1f} MB, {items} items stored; nginx on 127.0.0.1, "
@@ -171,4 +196,6 @@ print(f"[4] fetch {n} sources, empty db: tidings {fig(first)} vs bare GET {fig(g
       f"{med(first)/med(get):.2f}× (target ≤ 2)")
 print(f"[4] refetch {n} sources, all 304: tidings {fig(second)} vs bare conditional GET {fig(cond)} → "
       f"{med(second)/med(cond):.2f}× (target ≤ 1.2); vs bare GET {med(second)/med(get):.2f}×")
+print(f"[4] refetch {n_plain} sources answering 200 with unchanged bodies: tidings {fig(plain)} vs bare GET "
+      f"{fig(plain_get)} → {med(plain)/med(plain_get):.2f}× (target ≤ 1.5)")
 EOF

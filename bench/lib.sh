@@ -17,7 +17,8 @@ now() { date +%s.%N; }
 wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 
 # feed_nginx DIR PORT: nginx on 127.0.0.1:PORT serving DIR/www (ETags on
-# under /etag/, off under /noetag/), its files under DIR/nginx, access log
+# under /etag/, off under /noetag/; /plain/ serves them all again with no
+# 304 ever, as servers without validators do), its files under DIR/nginx, access log
 # "status uri" in DIR/nginx/access.log. Sets NGINX_PID.
 feed_nginx() {
     local w=$1 port=$2
@@ -45,6 +46,7 @@ http {
         root $w/www;
         location /etag/ { etag on; }
         location /noetag/ { etag off; }
+        location /plain/ { alias $w/www/; etag off; if_modified_since off; }
     }
 }
 CONF
