@@ -557,66 +557,72 @@ fn mix(mut z: u64) -> u64 {
 /// needs comparing unless it does. Shingles no other headline has cannot
 /// be shared and are left out first. Keys are 32-bit hashes: a collision
 /// only adds a candidate, which is checked anyway.
-struct PrefixIndex {
-    /// (key, headline), sorted by key.
+struct PrefixIndex<'a> {
+    /// (key, headline), sorted.
     entries: Vec<(u32, u32)>,
-    /// Where each slot's key group starts in `entries`.
-    slot_group: Vec<u32>,
-    /// Headline `i` has slots `offsets[i]..offsets[i + 1]`.
-    offsets: Vec<u32>,
+    /// Where the keys with each top 16 bits start in `entries`: a key's
+    /// group is found with a short search inside its bucket, and nothing
+    /// per slot is kept beside the entries (they are most of the
+    /// clustering's memory).
+    buckets: Vec<u32>,
+    headlines: &'a [Headline],
+    df: &'a [u32],
+    skip: &'a [bool],
 }
 
-impl PrefixIndex {
+impl<'a> PrefixIndex<'a> {
     /// Indexes the headlines not marked in `skip`.
-    fn new(headlines: &[Headline], df: &[u32], skip: &[bool]) -> PrefixIndex {
+    fn new(headlines: &'a [Headline], df: &'a [u32], skip: &'a [bool]) -> PrefixIndex<'a> {
         let per = PREFIX * (PREFIX - 1) / 2;
         let mut entries: Vec<(u32, u32)> = Vec::with_capacity(headlines.len() * per);
-        let mut offsets = Vec::with_capacity(headlines.len() + 1);
-        let mut order: Vec<u32> = Vec::new();
+        let mut keys = Vec::with_capacity(per);
         for (i, h) in headlines.iter().enumerate() {
-            offsets.push(entries.len() as u32);
             if skip[i] {
                 continue;
             }
-            order.clear();
-            order.extend(h.shingles.iter().copied().filter(|s| df[*s as usize] > 1));
-            order.sort_unstable_by_key(|s| (df[*s as usize], *s));
-            order.truncate(PREFIX);
-            for (x, a) in order.iter().enumerate() {
-                for b in &order[x + 1..] {
-                    let key = (mix((u64::from(*a) << 32) | u64::from(*b)) >> 32) as u32;
-                    entries.push((key, entries.len() as u32));
-                }
-            }
+            prefix_keys(h, df, &mut keys);
+            entries.extend(keys.iter().map(|k| (*k, i as u32)));
         }
-        offsets.push(entries.len() as u32);
         entries.sort_unstable();
-        let mut slot_group = vec![0u32; entries.len()];
-        let mut start = 0;
-        for group in entries.chunk_by(|a, b| a.0 == b.0) {
-            for (_, slot) in group {
-                slot_group[*slot as usize] = start as u32;
-            }
-            start += group.len();
+        let mut buckets = vec![0u32; (1 << 16) + 1];
+        for (key, _) in &entries {
+            buckets[(key >> 16) as usize + 1] += 1;
         }
-        // Each slot's headline, found from the offsets rather than kept
-        // beside every slot: the index is most of the clustering's memory.
-        for entry in &mut entries {
-            entry.1 = (offsets.partition_point(|o| *o <= entry.1) - 1) as u32;
+        for b in 1..buckets.len() {
+            buckets[b] += buckets[b - 1];
         }
-        PrefixIndex { entries, slot_group, offsets }
+        PrefixIndex { entries, buckets, headlines, df, skip }
     }
 
     /// Headlines after `i` sharing a key with it, unsorted, with repeats.
-    fn partners(&self, i: usize, out: &mut Vec<u32>) {
-        for slot in self.offsets[i]..self.offsets[i + 1] {
-            let start = self.slot_group[slot as usize] as usize;
-            let key = self.entries[start].0;
-            let group = &self.entries[start..self.entries.len().min(start + MAX_KEY_POSTING + 1)];
+    fn partners(&self, i: usize, keys: &mut Vec<u32>, out: &mut Vec<u32>) {
+        if self.skip[i] {
+            return;
+        }
+        prefix_keys(&self.headlines[i], self.df, keys);
+        for &key in keys.iter() {
+            let b = (key >> 16) as usize;
+            let bucket = &self.entries[self.buckets[b] as usize..self.buckets[b + 1] as usize];
+            let from = bucket.partition_point(|e| e.0 < key);
+            let group = &bucket[from..bucket.len().min(from + MAX_KEY_POSTING + 1)];
             let len = group.iter().take_while(|e| e.0 == key).count();
             if len <= MAX_KEY_POSTING {
                 out.extend(group[..len].iter().map(|e| e.1).filter(|j| *j as usize > i));
             }
+        }
+    }
+}
+
+/// The keys a headline is indexed under: every pair of its [`PREFIX`]
+/// rarest shingles that some other headline has too, hashed to 32 bits.
+fn prefix_keys(h: &Headline, df: &[u32], keys: &mut Vec<u32>) {
+    let mut order: Vec<u32> = h.shingles.iter().copied().filter(|s| df[*s as usize] > 1).collect();
+    order.sort_unstable_by_key(|s| (df[*s as usize], *s));
+    order.truncate(PREFIX);
+    keys.clear();
+    for (x, a) in order.iter().enumerate() {
+        for b in &order[x + 1..] {
+            keys.push((mix((u64::from(*a) << 32) | u64::from(*b)) >> 32) as u32);
         }
     }
 }
@@ -749,11 +755,11 @@ fn each_pair(
         }
         named.retain(|_, list| list.len() <= MAX_POSTING * 4);
     }
-    let (mut partners, mut chars_a, mut chars_b) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut partners, mut chars_a, mut chars_b, mut keys) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut rows = (Vec::new(), Vec::new());
     for a in 0..docs.len() {
         partners.clear();
-        index.partners(a, &mut partners);
+        index.partners(a, &mut keys, &mut partners);
         if let Some(same) = copies.get(&(a as u32)) {
             partners.extend(same);
         }
