@@ -15,7 +15,7 @@ use crate::fold::{fold, is_han};
 
 /// Score from which a report is close enough to a tag's examples, when the
 /// tag does not say.
-pub const DEFAULT_THRESHOLD: f64 = 0.06;
+pub const DEFAULT_THRESHOLD: f64 = 0.07;
 /// How much of the lead is compared, in characters.
 const LEAD_CHARS: usize = 120;
 /// A headline feature counts this much against one of the lead.
