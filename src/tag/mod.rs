@@ -140,11 +140,11 @@ struct Points {
 }
 
 fn automaton(words: &[String]) -> AhoCorasick {
-    // A DFA: a few thousand short patterns, searched over every report.
-    AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(words)
+    // A DFA: a few thousand short patterns, searched over every report. A
+    // taxonomy too large for one falls back to the default automaton.
+    let build = |kind| AhoCorasickBuilder::new().match_kind(MatchKind::Standard).kind(kind).build(words);
+    build(Some(aho_corasick::AhoCorasickKind::DFA))
+        .or_else(|_| build(None))
         .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton always builds"))
 }
 
