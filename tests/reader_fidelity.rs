@@ -87,12 +87,14 @@ fn different_items_are_not_merged() {
          <item><title>Lone</title><link>https://example.org/lone.html#top</link></item>\
          <item><enclosure url=\"https://cdn.example.org/ep/42.mp3\" type=\"audio/mpeg\" length=\"1\"/></item>\
          <item><guid isPermaLink=\"false\">tag:example.org,2025:only-an-id</guid></item>\
-         <item><title>第一条</title><link>https://example.org/a</link><guid isPermaLink=\"false\">same</guid></item>",
+         <item><title>第一条</title><link>https://example.org/a</link><guid isPermaLink=\"false\">same</guid></item>\
+         <item><title>直播第一段</title><link>https://example.org/live</link><guid isPermaLink=\"false\">live-1</guid></item>\
+         <item><title>直播第二段</title><link>https://example.org/live</link><guid isPermaLink=\"false\">live-2</guid></item>",
     );
     let got = items(&feed);
     let keys: Vec<&str> = got.iter().map(|i| i.key.as_str()).collect();
     let urls: Vec<Option<&str>> = got.iter().map(|i| i.url.as_deref()).collect();
-    assert_eq!(got.len(), 8, "{keys:?}");
+    assert_eq!(got.len(), 10, "{keys:?}");
     assert_eq!(keys[0], "guid:same", "the first keeps the key stored before");
     assert_ne!(keys[1], keys[0]);
     assert_eq!(keys[7], keys[0], "an exact repeat is the same item");
@@ -114,7 +116,8 @@ fn different_items_are_not_merged() {
     store.sync_sources(&[("fidelity".into(), "https://example.org/feed/".into())]).unwrap();
     let record = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
     let stats = store.store_items("fidelity", &got, &record, Utc::now(), None).unwrap();
-    assert_eq!(stats.new, 7, "{stats:?}");
+    // Two guids linking one page are two items too.
+    assert_eq!(stats.new, 9, "{stats:?}");
 }
 
 #[test]

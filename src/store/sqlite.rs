@@ -312,11 +312,15 @@ fn find_existing(tx: &Connection, source_id: i64, item: &Item) -> rusqlite::Resu
         return Ok(None);
     }
     // The same article of this source under another key (a guid that came
-    // later). Another source's item at the same URL stays that source's own:
-    // the digest shows the two as one story.
+    // later). Two guids are two items, whatever page they link to. Another
+    // source's item at the same URL stays that source's own: the digest
+    // shows the two as one story.
     if let Some(url) = &item.url {
+        let other_guids = if item.key.starts_with("guid:") { " AND key NOT LIKE 'guid:%'" } else { "" };
         let by_url = tx
-            .prepare_cached(&format!("SELECT {cols} FROM items WHERE source_id = ?1 AND url = ?2 ORDER BY id LIMIT 1"))?
+            .prepare_cached(&format!(
+                "SELECT {cols} FROM items WHERE source_id = ?1 AND url = ?2{other_guids} ORDER BY id LIMIT 1"
+            ))?
             .query_row(params![source_id, url], map)
             .optional()?;
         if by_url.is_some() {
