@@ -126,19 +126,23 @@ fn score_day(file: &str, split: &str) -> Scores {
     }
 }
 
-fn report(split: &str, s: &Scores) {
-    eprintln!(
+/// The scores of a part on one line: all a held-out part may print.
+fn figures(split: &str, s: &Scores) -> String {
+    format!(
         "{split}: pairwise precision {:.3}, recall {:.3}; cross-language recall {:.3} over {} pairs; \
-         hard negatives merged {}/{}\n{}\n{}",
+         hard negatives merged {}/{}",
         s.precision,
         s.recall,
         s.cross_recall,
         s.cross_pairs,
         s.hard_negatives_merged.len(),
-        s.hard_negatives,
-        s.hard_negatives_merged.join("\n"),
-        s.misses.join("\n")
-    );
+        s.hard_negatives
+    )
+}
+
+/// A tuning part's scores and every miss.
+fn report(split: &str, s: &Scores) {
+    eprintln!("{}\n{}\n{}", figures(split, s), s.hard_negatives_merged.join("\n"), s.misses.join("\n"));
 }
 
 #[test]
@@ -176,15 +180,7 @@ fn tuning_part() {
 #[test]
 fn heldout_part() {
     let s = score("heldout");
-    eprintln!(
-        "heldout: pairwise precision {:.3}, recall {:.3}; cross-language recall {:.3} over {} pairs; hard negatives merged {}/{}",
-        s.precision,
-        s.recall,
-        s.cross_recall,
-        s.cross_pairs,
-        s.hard_negatives_merged.len(),
-        s.hard_negatives
-    );
+    eprintln!("{}", figures("heldout", &s));
     assert!(s.precision >= 0.85 && s.recall >= 0.93, "precision {:.3}, recall {:.3}", s.precision, s.recall);
     assert!(s.cross_recall >= 0.95, "cross-language recall {:.3}", s.cross_recall);
     assert!(s.hard_negatives_merged.len() <= 2, "{} hard negatives merged", s.hard_negatives_merged.len());
@@ -209,15 +205,7 @@ fn second_day_tuning_part() {
 #[test]
 fn second_day_heldout_part() {
     let s = score_day(DAY2, "heldout");
-    eprintln!(
-        "second day, heldout: pairwise precision {:.3}, recall {:.3}; cross-language recall {:.3} over {} pairs; hard negatives merged {}/{}",
-        s.precision,
-        s.recall,
-        s.cross_recall,
-        s.cross_pairs,
-        s.hard_negatives_merged.len(),
-        s.hard_negatives
-    );
+    eprintln!("{}", figures("second day, heldout", &s));
     assert!(s.precision >= 0.97 && s.recall >= 0.87, "precision {:.3}, recall {:.3}", s.precision, s.recall);
     assert!(s.cross_recall >= 0.85, "cross-language recall {:.3}", s.cross_recall);
     assert!(s.hard_negatives_merged.len() <= 1, "{} hard negatives merged", s.hard_negatives_merged.len());

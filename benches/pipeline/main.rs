@@ -18,7 +18,7 @@
 mod feeds;
 mod titles;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -155,24 +155,42 @@ fn bench_parse(rounds: usize, quick: bool) {
     }
 }
 
+/// Sources' names and URLs.
+type Names = Vec<(String, String)>;
+
+/// A fresh database for `n` feeds, with their sources: (store, its file,
+/// the sources' names and URLs).
+fn ingest_store(dir: &Path, now: DateTime<Utc>, n: usize) -> Option<(SqliteStore, PathBuf, Names)> {
+    let path = dir.join(format!("ingest-{}.sqlite", now.timestamp_nanos_opt().unwrap_or(0)));
+    let mut store = SqliteStore::open(&path, std::time::Duration::from_secs(5)).ok()?;
+    let names: Names = (0..n).map(|i| (format!("src{i}"), format!("https://src{i}.example.cn/feed"))).collect();
+    let _ = store.sync_sources(&names);
+    Some((store, path, names))
+}
+
+/// Decodes, parses and normalizes one feed as its source's fetch would.
+fn process_feed(feed: &str, (name, url): &(String, String), now: DateTime<Utc>) -> Option<tidings::ingest::Processed> {
+    let location = url.parse().map(Location::Http).ok()?;
+    let source = Source::new(name.clone(), location, chrono_tz::Asia::Shanghai);
+    let mut fetched = Fetched::from_bytes(feed.as_bytes().to_vec(), url.clone());
+    fetched.content_type = Some("application/xml; charset=utf-8".into());
+    tidings::ingest::process(&source, &fetched, now).ok()
+}
+
+/// Stores one source's items; how many were new.
+fn store_processed(store: &mut SqliteStore, name: &str, p: &tidings::ingest::Processed, now: DateTime<Utc>) -> usize {
+    let record = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
+    store.store_items(name, &p.items, &record, now, None).map_or(0, |s| s.new)
+}
+
 /// Bytes → SQLite, as `tidings fetch` does after the network: one
 /// transaction per source, into a fresh database file.
 fn ingest_all(feeds: &[String], dir: &Path, now: DateTime<Utc>) -> usize {
-    let path = dir.join(format!("ingest-{}.sqlite", now.timestamp_nanos_opt().unwrap_or(0)));
-    let Ok(mut store) = SqliteStore::open(&path, std::time::Duration::from_secs(5)) else { return 0 };
-    let names: Vec<(String, String)> =
-        (0..feeds.len()).map(|i| (format!("src{i}"), format!("https://src{i}.example.cn/feed"))).collect();
-    let _ = store.sync_sources(&names);
+    let Some((mut store, path, names)) = ingest_store(dir, now, feeds.len()) else { return 0 };
     let mut stored = 0;
-    for (f, (name, url)) in feeds.iter().zip(&names) {
-        let Ok(location) = url.parse().map(Location::Http) else { continue };
-        let source = Source::new(name.clone(), location, chrono_tz::Asia::Shanghai);
-        let mut fetched = Fetched::from_bytes(f.as_bytes().to_vec(), url.clone());
-        fetched.content_type = Some("application/xml; charset=utf-8".into());
-        let Ok(p) = tidings::ingest::process(&source, &fetched, now) else { continue };
-        let record = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
-        if let Ok(s) = store.store_items(name, &p.items, &record, now, None) {
-            stored += s.new;
+    for (f, source) in feeds.iter().zip(&names) {
+        if let Some(p) = process_feed(f, source, now) {
+            stored += store_processed(&mut store, &source.0, &p, now);
         }
     }
     drop(store);
@@ -183,11 +201,7 @@ fn ingest_all(feeds: &[String], dir: &Path, now: DateTime<Utc>) -> usize {
 /// [`ingest_all`] as `tidings fetch` runs it: feeds decoded, parsed and
 /// normalized on every core, one writer storing what they yield.
 fn ingest_all_parallel(feeds: &[String], dir: &Path, now: DateTime<Utc>) -> usize {
-    let path = dir.join(format!("ingest-par-{}.sqlite", now.timestamp_nanos_opt().unwrap_or(0)));
-    let Ok(mut store) = SqliteStore::open(&path, std::time::Duration::from_secs(5)) else { return 0 };
-    let names: Vec<(String, String)> =
-        (0..feeds.len()).map(|i| (format!("src{i}"), format!("https://src{i}.example.cn/feed"))).collect();
-    let _ = store.sync_sources(&names);
+    let Some((mut store, path, names)) = ingest_store(dir, now, feeds.len()) else { return 0 };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, tidings::ingest::Processed)>(threads * 2);
@@ -199,12 +213,7 @@ fn ingest_all_parallel(feeds: &[String], dir: &Path, now: DateTime<Utc>) -> usiz
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(f) = feeds.get(i) else { break };
-                    let (name, url) = &names[i];
-                    let Ok(location) = url.parse().map(Location::Http) else { continue };
-                    let source = Source::new(name.clone(), location, chrono_tz::Asia::Shanghai);
-                    let mut fetched = Fetched::from_bytes(f.as_bytes().to_vec(), url.clone());
-                    fetched.content_type = Some("application/xml; charset=utf-8".into());
-                    if let Ok(p) = tidings::ingest::process(&source, &fetched, now)
+                    if let Some(p) = process_feed(f, &names[i], now)
                         && tx.send((i, p)).is_err()
                     {
                         break;
@@ -216,10 +225,7 @@ fn ingest_all_parallel(feeds: &[String], dir: &Path, now: DateTime<Utc>) -> usiz
         // The writer: this thread, as the daemon's single writer task.
         let _ = store.begin_batch();
         for (i, p) in rx {
-            let record = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
-            if let Ok(s) = store.store_items(&names[i].0, &p.items, &record, now, None) {
-                stored += s.new;
-            }
+            stored += store_processed(&mut store, &names[i].0, &p, now);
         }
         let _ = store.end_batch();
     });

@@ -165,12 +165,34 @@ pub fn normalize_item(raw: RawItem, ctx: &Context) -> Option<Item> {
         content_html,
         text,
         image,
-        authors: distinct(raw.authors.into_iter().filter_map(|a| crate::parse::xml::author_name(&a))),
+        authors: distinct(raw.authors.into_iter().filter_map(|a| author_name(&a))),
         categories: distinct(raw.categories.iter().map(|c| html::title_text(c, false)).filter(|c| !c.is_empty())),
         published: raw.published.filter(|d| believable(*d, ctx.now)),
         updated: raw.updated.filter(|d| believable(*d, ctx.now)),
         content_hash,
     })
+}
+
+/// An author as a name: `jane@example.com (Jane Doe)` and `Jane Doe
+/// (jane@example.com)` are `Jane Doe`; markup in it is dropped.
+fn author_name(s: &str) -> Option<String> {
+    let text = if s.contains('<') { html::to_text(s).replace('\n', " ") } else { s.to_string() };
+    let s = html::fold_whitespace(&text);
+    if s.is_empty() {
+        return None;
+    }
+    if let (Some(open), true) = (s.find('('), s.ends_with(')')) {
+        let inside = s[open + 1..s.len() - 1].trim();
+        let outside = s[..open].trim();
+        let is_email = |x: &str| x.contains('@') && !x.contains(' ');
+        if is_email(outside) && !inside.is_empty() {
+            return Some(inside.to_string());
+        }
+        if is_email(inside) && !outside.is_empty() {
+            return Some(outside.to_string());
+        }
+    }
+    Some(s)
 }
 
 /// Each value once, in first-seen order.

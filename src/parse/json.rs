@@ -56,13 +56,8 @@ pub fn parse_json(doc: &str, tz: Tz) -> Result<RawFeed, ParseError> {
         }
     }
     let items = v.get("items").and_then(Value::as_array).ok_or_else(|| ParseError::Json("no `items` array".into()))?;
-    let mut feed_authors: Vec<String> = Vec::new();
     let top = v.get("authors").and_then(Value::as_array).into_iter().flatten().chain(v.get("author"));
-    for name in top.filter_map(|a| text(a, "name")).filter_map(|n| super::xml::author_name(&n)) {
-        if !feed_authors.contains(&name) {
-            feed_authors.push(name);
-        }
-    }
+    let feed_authors: Vec<String> = top.filter_map(|a| text(a, "name")).collect();
     let items = items
         .iter()
         .map(|i| {

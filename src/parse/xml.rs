@@ -515,10 +515,8 @@ pub fn parse_xml(text: &str, base: Option<&str>, tz: Tz) -> Result<RawFeed, Pars
                             }
                         }
                         Field::ChannelAuthor => {
-                            if let Some(name) = author_name(&value)
-                                && !feed.authors.contains(&name)
-                            {
-                                feed.authors.push(name);
+                            if !value.trim().is_empty() {
+                                feed.authors.push(value.trim().to_string());
                             }
                         }
                         Field::ChannelTtl => feed.ttl_minutes = minutes_of(&value),
@@ -782,10 +780,9 @@ fn apply(it: &mut ItemBuilder, field: Field, kind: TextKind, value: String, base
             }
         }
         Field::Author => {
-            if let Some(name) = author_name(trimmed)
-                && !it.item.authors.contains(&name)
-            {
-                it.item.authors.push(name);
+            // Read as names (and repeats dropped) when normalized.
+            if !trimmed.is_empty() {
+                it.item.authors.push(trimmed.to_string());
             }
         }
         Field::Summary => {
@@ -824,28 +821,6 @@ fn as_html(value: String, kind: TextKind) -> String {
         TextKind::Text => html_escape::encode_text(&value).into_owned(),
         _ => value,
     }
-}
-
-/// An author as a name: `jane@example.com (Jane Doe)` and `Jane Doe
-/// (jane@example.com)` are `Jane Doe`; markup in it is dropped.
-pub(crate) fn author_name(s: &str) -> Option<String> {
-    let text = if s.contains('<') { crate::normalize::html::to_text(s).replace('\n', " ") } else { s.to_string() };
-    let s = crate::normalize::html::fold_whitespace(&text);
-    if s.is_empty() {
-        return None;
-    }
-    if let (Some(open), true) = (s.find('('), s.ends_with(')')) {
-        let inside = s[open + 1..s.len() - 1].trim();
-        let outside = s[..open].trim();
-        let is_email = |x: &str| x.contains('@') && !x.contains(' ');
-        if is_email(outside) && !inside.is_empty() {
-            return Some(inside.to_string());
-        }
-        if is_email(inside) && !outside.is_empty() {
-            return Some(outside.to_string());
-        }
-    }
-    Some(s)
 }
 
 fn resolve(href: &str, base: Option<&Url>) -> String {
