@@ -572,7 +572,7 @@ pub struct Loaded {
     pub config: Config,
     pub sources: Vec<Source>,
     pub taxonomy: Taxonomy,
-    pub entities: std::sync::Arc<crate::entities::Gazetteer>,
+    pub entities: crate::entities::Entities,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -971,11 +971,11 @@ pub fn load_all(config_path: &Path) -> Result<Loaded, ConfigError> {
         Taxonomy::default()
     });
     let entities = match &config.entities.file {
-        None => std::sync::Arc::new(crate::entities::Gazetteer::builtin().clone()),
-        Some(file) => std::sync::Arc::new(load_entities(file).unwrap_or_else(|e| {
+        None => crate::entities::Entities::Builtin,
+        Some(file) => crate::entities::Entities::File(std::sync::Arc::new(load_entities(file).unwrap_or_else(|e| {
             problems.extend(e.problems);
             crate::entities::Gazetteer::default()
-        })),
+        }))),
     };
     if problems.is_empty() { Ok(Loaded { config, sources, taxonomy, entities }) } else { Err(ConfigError { problems }) }
 }

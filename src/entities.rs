@@ -137,6 +137,28 @@ fn is_latin(c: char) -> bool {
     c.is_ascii_alphanumeric()
 }
 
+/// The gazetteer a configuration uses: the shipped one, compiled on first
+/// use (a fetch never needs it), or one loaded and checked from a file.
+#[derive(Debug, Clone, Default)]
+pub enum Entities {
+    /// [`Gazetteer::builtin`].
+    #[default]
+    Builtin,
+    /// From the config's `[entities] file`.
+    File(std::sync::Arc<Gazetteer>),
+}
+
+impl std::ops::Deref for Entities {
+    type Target = Gazetteer;
+
+    fn deref(&self) -> &Gazetteer {
+        match self {
+            Entities::Builtin => Gazetteer::builtin(),
+            Entities::File(g) => g,
+        }
+    }
+}
+
 impl Gazetteer {
     /// The shipped gazetteer.
     pub fn builtin() -> &'static Gazetteer {

@@ -276,7 +276,10 @@ impl Fetcher {
             return Err(FetchError::TooLarge { limit: self.max_body });
         }
         let final_url = resp.url().to_string();
-        let mut body = Vec::new();
+        // Sized once from Content-Length (already checked against the
+        // limit, and capped: a server may announce more than it sends).
+        let announced = resp.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+        let mut body = Vec::with_capacity(announced.min(PREALLOCATE_MAX));
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
             if body.len() as u64 + chunk.len() as u64 > self.max_body {
                 return Err(FetchError::TooLarge { limit: self.max_body });
@@ -364,6 +367,9 @@ pub fn max_age(value: &str) -> Option<u64> {
     }
     found
 }
+
+/// The most a body buffer is sized ahead of the bytes that arrive.
+const PREALLOCATE_MAX: usize = 4 << 20;
 
 /// The longest a server's Retry-After is obeyed.
 const RETRY_AFTER_CAP: chrono::TimeDelta = chrono::TimeDelta::days(7);
