@@ -234,6 +234,30 @@ fn ingest_all_parallel(feeds: &[String], dir: &Path, now: DateTime<Utc>) -> usiz
     stored
 }
 
+/// Decodes, parses and normalizes every feed on every core, storing
+/// nothing: the part of [`ingest_all_parallel`] that is not the writer.
+fn process_all_parallel(feeds: &[String], now: DateTime<Utc>) -> usize {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let items = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (next, items) = (&next, &items);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(f) = feeds.get(i) else { break };
+                    let source = (format!("src{i}"), format!("https://src{i}.example.cn/feed"));
+                    if let Some(p) = process_feed(f, &source, now) {
+                        items.fetch_add(p.items.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    items.into_inner()
+}
+
 fn bench_ingest(rounds: usize, quick: bool) {
     let (feeds, _) = corpus(quick);
     let bytes: usize = feeds.iter().map(String::len).sum();
@@ -260,6 +284,31 @@ fn bench_ingest(rounds: usize, quick: bool) {
         "MB/s",
         &format!("{:.2}× feed-rs single thread (target ≥ 0.4); {stored_par} stored", parallel.0 / feedrs.0),
     );
+    let processing = throughput(rounds, bytes, || {
+        std::hint::black_box(process_all_parallel(&feeds, now));
+    });
+    line(
+        &format!("  of which decode, parse, normalize on {cores} cores"),
+        processing,
+        "MB/s",
+        &format!("{:.2}× feed-rs, nothing stored", processing.0 / feedrs.0),
+    );
+    let names: Names =
+        (0..feeds.len()).map(|i| (format!("src{i}"), format!("https://src{i}.example.cn/feed"))).collect();
+    let processed: Vec<_> = feeds.iter().zip(&names).map(|(f, n)| process_feed(f, n, now)).collect();
+    let writing = throughput(rounds, bytes, || {
+        let Some((mut store, path, names)) = ingest_store(dir.path(), now, feeds.len()) else { return };
+        let _ = store.begin_batch();
+        for (p, (name, _)) in processed.iter().zip(&names) {
+            if let Some(p) = p {
+                store_processed(&mut store, name, p, now);
+            }
+        }
+        let _ = store.end_batch();
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    });
+    line("  of which the writer alone", writing, "MB/s", &format!("{:.2}× feed-rs, one thread", writing.0 / feedrs.0));
     // Python feedparser over the same files, when it is installed.
     let corpus_dir = dir.path().join("corpus");
     let _ = std::fs::create_dir_all(&corpus_dir);

@@ -62,6 +62,11 @@ const VOID: &[&str] =
 
 /// Drops the tags nested deeper than `max` (keeping their text).
 pub fn limit_depth(html: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    // Nesting deeper than `max` needs more than `max` tags: most fragments
+    // have fewer and need no scan.
+    if html.bytes().filter(|&b| b == b'<').nth(max).is_none() {
+        return html.into();
+    }
     let mut depth = 0usize;
     let mut out: Option<String> = None;
     let mut copied = 0;
