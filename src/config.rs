@@ -128,11 +128,26 @@ impl SiteConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// SQLite database file.
+    /// SQLite database file, or a `postgres://` URL.
     pub database: PathBuf,
     /// How long to wait for a database locked by another process.
     pub busy_timeout_secs: u64,
 }
+
+impl StorageConfig {
+    /// The PostgreSQL URL, when `database` is one.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.database.to_str().filter(|d| is_postgres_url(d))
+    }
+}
+
+/// Whether a `database` setting names a PostgreSQL server.
+pub fn is_postgres_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// Overrides `[storage] database` (a SQLite path or a PostgreSQL URL).
+pub const DATABASE_ENV: &str = "TIDINGS_DATABASE_URL";
 
 impl Default for StorageConfig {
     fn default() -> Self {
@@ -652,7 +667,12 @@ impl Config {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
         let base_dir = std::path::absolute(&base_dir).unwrap_or(base_dir);
-        config.storage.database = resolve_path(&base_dir, &config.storage.database);
+        if let Some(url) = std::env::var(DATABASE_ENV).ok().filter(|u| !u.trim().is_empty()) {
+            config.storage.database = PathBuf::from(url.trim());
+        }
+        if config.storage.postgres_url().is_none() {
+            config.storage.database = resolve_path(&base_dir, &config.storage.database);
+        }
         config.output.dir = resolve_path(&base_dir, &config.output.dir);
         config.taxonomy.file = resolve_path(&base_dir, &config.taxonomy.file);
         config.entities.file = config.entities.file.as_ref().map(|f| resolve_path(&base_dir, f));

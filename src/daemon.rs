@@ -21,7 +21,7 @@ use crate::ingest::{self, RunOptions};
 use crate::metrics::Metrics;
 use crate::poll;
 use crate::serve::{self, Shared};
-use crate::store::{SqliteStore, Storage, StoreError};
+use crate::store::{Storage, Store, StoreError};
 
 /// What stops the service from starting.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +46,8 @@ pub struct ServeOptions {
     pub listen: Option<String>,
 }
 
-fn open_store(loaded: &Loaded) -> Result<SqliteStore, StoreError> {
-    SqliteStore::open(&loaded.config.storage.database, Duration::from_secs(loaded.config.storage.busy_timeout_secs))
+fn open_store(loaded: &Loaded) -> Result<Store, StoreError> {
+    crate::store::open(&loaded.config.storage)
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -170,7 +170,7 @@ fn missed_digest(shared: &Shared, now: DateTime<Utc>) -> Option<NaiveDate> {
 
 /// Sources that became due while the service was down are spread over the
 /// next fetch interval instead of all being asked at the first tick.
-fn spread_overdue(store: &mut SqliteStore, loaded: &Loaded, now: DateTime<Utc>) -> Result<(), StoreError> {
+fn spread_overdue(store: &mut Store, loaded: &Loaded, now: DateTime<Utc>) -> Result<(), StoreError> {
     let tz = loaded.config.site.tz();
     let fetch = &loaded.config.schedule.fetch;
     let spread = next_occurrence(fetch, now, tz)
@@ -215,7 +215,7 @@ fn reload(shared: &Shared, path: &Path, why: &str) {
 }
 
 /// The database, or a logged error naming the job that wanted it.
-fn open_for(loaded: &Loaded, job: &str) -> Option<SqliteStore> {
+fn open_for(loaded: &Loaded, job: &str) -> Option<Store> {
     open_store(loaded).map_err(|e| tracing::error!(job, error = %e, "cannot open the database")).ok()
 }
 

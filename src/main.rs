@@ -4,12 +4,11 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tidings::config::{self, ConfigError};
-use tidings::store::{SqliteStore, Storage};
+use tidings::store::{Storage, Store};
 use tidings::{daemon, daily, ingest, report, subscriptions};
 
 /// Exit code for configuration that cannot be used.
@@ -238,9 +237,12 @@ fn digest_date(s: &str) -> Result<chrono::NaiveDate, String> {
     Ok(d)
 }
 
-fn open_store(cfg: &config::Config) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&cfg.storage.database, Duration::from_secs(cfg.storage.busy_timeout_secs))
-        .with_context(|| format!("opening database {}", cfg.storage.database.display()))
+fn open_store(cfg: &config::Config) -> anyhow::Result<Store> {
+    let shown = match cfg.storage.postgres_url() {
+        Some(url) => tidings::store::redacted(url),
+        None => cfg.storage.database.display().to_string(),
+    };
+    tidings::store::open(&cfg.storage).with_context(|| format!("opening database {shown}"))
 }
 
 /// A progress bar on a terminal; plain problem lines on stderr either way.

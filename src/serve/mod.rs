@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Loaded;
 use crate::metrics::Metrics;
-use crate::store::{PostRecord, SqliteStore, Storage};
+use crate::store::{PostRecord, Storage, Store};
 
 /// Content-Security-Policy of the HTML pages: no script at all.
 const CSP: &str = "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -34,7 +34,7 @@ pub struct Shared {
     pub loaded: RwLock<Arc<Loaded>>,
     pub metrics: Metrics,
     /// A read connection for pages and health checks.
-    pub store: Mutex<SqliteStore>,
+    pub store: Mutex<Store>,
     /// When the last digest run finished.
     pub last_digest_run: Mutex<Option<DateTime<Utc>>>,
     pub started_at: DateTime<Utc>,
@@ -68,7 +68,7 @@ impl Shared {
     /// is overdue by more than the grace period.
     pub fn health(&self, now: DateTime<Utc>) -> Result<(), String> {
         let store = self.store.lock().map_err(|_| "database handle poisoned".to_string())?;
-        store.connection().query_row("SELECT 1", [], |_| Ok(())).map_err(|e| format!("database unreachable: {e}"))?;
+        store.ping().map_err(|e| format!("database unreachable: {e}"))?;
         let config = self.config();
         let tz = config.config.site.tz();
         let Ok(cron) = crate::config::parse_cron(&config.config.schedule.digest) else { return Ok(()) };
@@ -306,7 +306,9 @@ mod tests {
     #[test]
     fn health_flags_an_overdue_digest() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap();
+        let store = Store::Sqlite(
+            crate::store::SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap(),
+        );
         let mut config = crate::config::Config::default();
         config.site.timezone = "UTC".into();
         let loaded = Loaded { config, sources: vec![], taxonomy: Default::default(), entities: Default::default() };
@@ -329,7 +331,9 @@ mod tests {
     #[tokio::test]
     async fn a_replaced_file_is_served_fresh_an_unchanged_one_from_memory() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap();
+        let store = Store::Sqlite(
+            crate::store::SqliteStore::open(&dir.path().join("t.sqlite"), Duration::from_secs(1)).unwrap(),
+        );
         let mut config = crate::config::Config::default();
         config.output.dir = dir.path().join("out");
         std::fs::create_dir_all(&config.output.dir).unwrap();

@@ -1,15 +1,18 @@
 //! Storage: sources with their fetch state, and items. [`Storage`] is the
-//! narrow interface the pipeline uses; [`SqliteStore`] is the one backend
-//! today (a PostgreSQL one can implement the same trait for several daemons
-//! sharing a database).
+//! narrow interface the pipeline uses, with two backends: [`SqliteStore`]
+//! (one file, one node) and [`PgStore`] (one PostgreSQL database that
+//! several daemons can share). [`open`] picks one from the config.
 
+mod postgres;
 mod sqlite;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::model::Item;
+pub use postgres::{PgStore, redacted};
 pub use sqlite::SqliteStore;
 
 /// Storage failures, with the database path.
@@ -21,8 +24,12 @@ pub enum StoreError {
     Locked { path: PathBuf, waited_secs: u64 },
     #[error("cannot create folder for database {path}: {source}")]
     Dir { path: PathBuf, source: std::io::Error },
-    #[error("database {path} has schema version {found}, newer than this Tidings knows ({known})")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("database {database} has schema version {found}, newer than this Tidings knows ({known})")]
+    TooNew { database: String, found: i64, known: i64 },
+    #[error("database {url}: {source}")]
+    Postgres { url: String, source: ::postgres::Error },
+    #[error("database {url}: the connection is gone ({why})")]
+    Disconnected { url: String, why: String },
 }
 
 /// What is remembered about a source between fetches.
@@ -203,4 +210,113 @@ pub trait Storage {
     fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError>;
     /// The newest stories carrying `tag`, newest first.
     fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError>;
+}
+
+/// The configured backend, open and migrated: a `postgres://` URL in
+/// `[storage] database` (or `TIDINGS_DATABASE_URL`) selects PostgreSQL,
+/// anything else is a SQLite file.
+pub fn open(storage: &crate::config::StorageConfig) -> Result<Store, StoreError> {
+    match storage.postgres_url() {
+        Some(url) => PgStore::connect(url).map(Store::Postgres),
+        None => SqliteStore::open(&storage.database, Duration::from_secs(storage.busy_timeout_secs)).map(Store::Sqlite),
+    }
+}
+
+/// Either backend, as the commands and the daemon hold it.
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Whether the database answers a trivial query.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.ping(),
+            Store::Postgres(s) => s.ping(),
+        }
+    }
+}
+
+/// Calls the same method on whichever backend `self` holds.
+macro_rules! on_backend {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
+        }
+    };
+}
+
+impl Storage for Store {
+    fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError> {
+        on_backend!(self, s => s.sync_sources(sources))
+    }
+    fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
+        on_backend!(self, s => s.source_states())
+    }
+    fn record_fetch(
+        &mut self,
+        source: &str,
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.record_fetch(source, record, at, next))
+    }
+    fn store_items(
+        &mut self,
+        source: &str,
+        items: &[Item],
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<StoreStats, StoreError> {
+        on_backend!(self, s => s.store_items(source, items, record, at, next))
+    }
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        on_backend!(self, s => s.begin_batch())
+    }
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        on_backend!(self, s => s.end_batch())
+    }
+    fn abort_batch(&mut self) {
+        on_backend!(self, s => s.abort_batch())
+    }
+    fn item_urls(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        on_backend!(self, s => s.item_urls(source))
+    }
+    fn cached_page(&self, url: &str) -> Result<Option<crate::scrape::PageMeta>, StoreError> {
+        on_backend!(self, s => s.cached_page(url))
+    }
+    fn cache_page(&mut self, url: &str, meta: &crate::scrape::PageMeta, at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_backend!(self, s => s.cache_page(url, meta, at))
+    }
+    fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
+        on_backend!(self, s => s.enrich_item(id, patch))
+    }
+    fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_backend!(self, s => s.set_next_fetch(source, at))
+    }
+    fn entries_since(&self, source: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.entries_since(source, since))
+    }
+    fn items_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<StoredItem>, StoreError> {
+        on_backend!(self, s => s.items_between(start, end))
+    }
+    fn stories_between(&self, from: &str, before: &str) -> Result<Vec<(StoryRecord, Vec<StoredItem>)>, StoreError> {
+        on_backend!(self, s => s.stories_between(from, before))
+    }
+    fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError> {
+        on_backend!(self, s => s.save_post(post, stories))
+    }
+    fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {
+        on_backend!(self, s => s.post(date))
+    }
+    fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError> {
+        on_backend!(self, s => s.recent_posts(limit))
+    }
+    fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError> {
+        on_backend!(self, s => s.stories_with_tag(tag, limit))
+    }
 }

@@ -223,7 +223,7 @@ impl SqliteStore {
         let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
+            return Err(StoreError::TooNew { database: self.path.display().to_string(), found: version, known });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let (path, wait) = (self.path.clone(), self.busy_timeout);
@@ -234,6 +234,11 @@ impl SqliteStore {
             tx.commit().map_err(err)?;
         }
         Ok(())
+    }
+
+    /// Whether the database answers a trivial query.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(())).map_err(|e| self.err(e))
     }
 
     /// The underlying connection, for read-only queries of later stages and tests.

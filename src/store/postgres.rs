@@ -1,0 +1,883 @@
+//! The PostgreSQL backend: one database that several daemons can share.
+//!
+//! [`Storage`] is synchronous and is called from blocking code and from
+//! async tasks alike, while the blocking `postgres` client (rust-postgres,
+//! the blocking face of tokio-postgres) must never block inside a tokio
+//! runtime. So each store owns one connection on a thread of its own; its
+//! methods hand that thread the work and wait for the answer, as a call to
+//! SQLite waits for the disk.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::thread;
+
+use chrono::{DateTime, TimeZone, Utc};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+
+use super::{
+    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord,
+};
+use crate::model::Item;
+use crate::scrape::PageMeta;
+
+/// Schema migrations, in order; `tidings_schema.version` records how many
+/// have run. The first one is SQLite's five migrations in one.
+const MIGRATIONS: &[&str] = &[
+    // 1: sources, items, posts and stories, article pages
+    "CREATE TABLE sources (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_status TEXT,
+        last_error TEXT,
+        last_fetch_at BIGINT,
+        last_success_at BIGINT,
+        consecutive_failures BIGINT NOT NULL DEFAULT 0,
+        next_fetch_at BIGINT,
+        retry_after_until BIGINT,
+        body_hash TEXT
+    );
+    CREATE TABLE items (
+        id BIGSERIAL PRIMARY KEY,
+        source_id BIGINT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        guid TEXT,
+        url TEXT,
+        title TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        content_html TEXT,
+        text TEXT NOT NULL,
+        image TEXT,
+        authors TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        published_at BIGINT NOT NULL,
+        date_from_feed BOOLEAN NOT NULL,
+        updated_at BIGINT,
+        first_seen_at BIGINT NOT NULL,
+        changed_at BIGINT NOT NULL,
+        content_hash TEXT NOT NULL,
+        UNIQUE (source_id, key)
+    );
+    CREATE INDEX items_url ON items(url) WHERE url IS NOT NULL;
+    CREATE INDEX items_source_url ON items(source_id, url);
+    CREATE INDEX items_source_hash ON items(source_id, content_hash);
+    CREATE INDEX items_published ON items(published_at);
+    CREATE INDEX items_source_seen ON items(source_id, first_seen_at);
+    CREATE TABLE posts (
+        date TEXT PRIMARY KEY,
+        slug TEXT NOT NULL,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        markdown TEXT NOT NULL,
+        html TEXT NOT NULL,
+        published_at BIGINT NOT NULL
+    );
+    CREATE TABLE stories (
+        id BIGSERIAL PRIMARY KEY,
+        post_date TEXT NOT NULL REFERENCES posts(date) ON DELETE CASCADE,
+        rank BIGINT NOT NULL,
+        headline TEXT NOT NULL,
+        html TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        published_at BIGINT NOT NULL,
+        UNIQUE (post_date, rank)
+    );
+    CREATE TABLE story_items (
+        story_id BIGINT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        item_id BIGINT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        PRIMARY KEY (story_id, item_id)
+    );
+    CREATE INDEX story_items_item ON story_items(item_id);
+    CREATE TABLE story_tags (
+        story_id BIGINT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (tag, story_id)
+    );
+    CREATE TABLE pages (
+        url TEXT PRIMARY KEY,
+        fetched_at BIGINT NOT NULL,
+        image TEXT,
+        description TEXT,
+        published_at BIGINT,
+        canonical TEXT
+    );",
+];
+
+/// The advisory lock that lets one node at a time migrate the schema.
+const MIGRATION_LOCK: i64 = 0x7469_6469_6e67_7301;
+
+type PgResult<T> = Result<T, postgres::Error>;
+
+/// The connection's side: the client, its prepared statements, and
+/// whether a batch transaction is open.
+struct Session {
+    client: Client,
+    statements: HashMap<String, Statement>,
+    in_batch: bool,
+}
+
+type Job = Box<dyn FnOnce(&mut Session) + Send>;
+
+/// A PostgreSQL database holding Tidings' state.
+pub struct PgStore {
+    jobs: Option<mpsc::Sender<Job>>,
+    worker: Option<thread::JoinHandle<()>>,
+    /// The URL without its password, for messages.
+    url: String,
+}
+
+/// `url` without a password, as it may appear in messages and logs.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(unparsable PostgreSQL URL)".into(),
+    }
+}
+
+impl PgStore {
+    /// Connects and brings the schema up to date (one node at a time).
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let shown = redacted(url);
+        let err = |source| StoreError::Postgres { url: shown.clone(), source };
+        let mut client = Client::connect(url, NoTls).map_err(err)?;
+        migrate(&mut client, &shown)?;
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let worker = thread::Builder::new()
+            .name("tidings-postgres".into())
+            .spawn(move || {
+                let mut session = Session { client, statements: HashMap::new(), in_batch: false };
+                for job in inbox {
+                    // A panicking job fails its own call (its answer is never
+                    // sent); the connection goes on serving the others.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut session)));
+                }
+            })
+            .map_err(|e| StoreError::Disconnected { url: shown.clone(), why: e.to_string() })?;
+        Ok(PgStore { jobs: Some(jobs), worker: Some(worker), url: shown })
+    }
+
+    /// Whether the server answers a trivial query.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.call(|s| s.client.simple_query("SELECT 1").map(|_| ()))
+    }
+
+    /// Runs `work` on the connection's thread and waits for its answer.
+    fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Session) -> PgResult<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let gone = |why: &str| StoreError::Disconnected { url: self.url.clone(), why: why.into() };
+        let (answer, reply) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |session| {
+            let _ = answer.send(work(session));
+        });
+        self.jobs.as_ref().ok_or_else(|| gone("closed"))?.send(job).map_err(|_| gone("its thread stopped"))?;
+        reply
+            .recv()
+            .map_err(|_| gone("a request failed inside the driver"))?
+            .map_err(|source| StoreError::Postgres { url: self.url.clone(), source })
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread once the work already sent is done.
+        self.jobs = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn migrate(client: &mut Client, url: &str) -> Result<(), StoreError> {
+    let err = |source| StoreError::Postgres { url: url.to_string(), source };
+    let mut tx = client.transaction().map_err(err)?;
+    // Held until commit: a second node starting now waits, then finds the
+    // schema current.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(err)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS tidings_schema (version BIGINT NOT NULL)").map_err(err)?;
+    let found: Option<i64> = tx.query_opt("SELECT version FROM tidings_schema", &[]).map_err(err)?.map(|r| r.get(0));
+    if found.is_none() {
+        tx.execute("INSERT INTO tidings_schema (version) VALUES (0)", &[]).map_err(err)?;
+    }
+    let found = found.unwrap_or(0);
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StoreError::TooNew { database: url.to_string(), found, known });
+    }
+    for sql in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
+        tx.batch_execute(sql).map_err(err)?;
+    }
+    tx.execute("UPDATE tidings_schema SET version = $1", &[&known]).map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+impl Session {
+    /// A statement, prepared once per connection.
+    fn prepared(&mut self, sql: &str) -> PgResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<u64> {
+        let s = self.prepared(sql)?;
+        self.client.execute(&s, params)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Vec<Row>> {
+        let s = self.prepared(sql)?;
+        self.client.query(&s, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Option<Row>> {
+        let s = self.prepared(sql)?;
+        self.client.query_opt(&s, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Row> {
+        let s = self.prepared(sql)?;
+        self.client.query_one(&s, params)
+    }
+
+    /// Runs `work` as one transaction; inside a batch, as a savepoint that
+    /// a failure rolls back without spoiling the batch.
+    fn atomic<T>(&mut self, work: impl FnOnce(&mut Session) -> PgResult<T>) -> PgResult<T> {
+        let (begin, commit, rollback) = if self.in_batch {
+            ("SAVEPOINT op", "RELEASE SAVEPOINT op", "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op")
+        } else {
+            ("BEGIN", "COMMIT", "ROLLBACK")
+        };
+        self.client.batch_execute(begin)?;
+        match work(self) {
+            Ok(v) => {
+                // A failed COMMIT has rolled back by itself.
+                self.client.batch_execute(commit)?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.client.batch_execute(rollback);
+                Err(e)
+            }
+        }
+    }
+
+    /// A read; inside a batch, guarded like a write (a failed statement
+    /// would otherwise abort the whole batch).
+    fn read<T>(&mut self, work: impl FnOnce(&mut Session) -> PgResult<T>) -> PgResult<T> {
+        if self.in_batch { self.atomic(work) } else { work(self) }
+    }
+}
+
+fn from_ts(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| Utc.timestamp_opt(t, 0).single())
+}
+
+fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+const ITEM_COLUMNS: &str =
+    "i.id, s.name, i.title, i.url, i.text, i.summary_html, i.content_html, i.image, i.categories, i.published_at";
+
+fn stored_item(r: &Row) -> PgResult<StoredItem> {
+    Ok(StoredItem {
+        id: r.try_get(0)?,
+        source: r.try_get(1)?,
+        title: r.try_get(2)?,
+        url: r.try_get(3)?,
+        text: r.try_get(4)?,
+        summary_html: r.try_get(5)?,
+        content_html: r.try_get(6)?,
+        image: r.try_get(7)?,
+        categories: json_list(r.try_get(8)?),
+        published_at: from_ts(r.try_get(9)?).unwrap_or_default(),
+    })
+}
+
+const POST_COLUMNS: &str = "date, slug, title, description, tags, markdown, html, published_at";
+
+fn post_record(r: &Row) -> PgResult<PostRecord> {
+    Ok(PostRecord {
+        date: r.try_get(0)?,
+        slug: r.try_get(1)?,
+        title: r.try_get(2)?,
+        description: r.try_get(3)?,
+        tags: json_list(r.try_get(4)?),
+        markdown: r.try_get(5)?,
+        html: r.try_get(6)?,
+        published_at: from_ts(r.try_get(7)?).unwrap_or_default(),
+    })
+}
+
+const STORY_COLUMNS: &str = "st.id, st.post_date, st.rank, st.headline, st.html, st.tags, st.published_at";
+
+fn story_record(r: &Row) -> PgResult<(i64, StoryRecord)> {
+    let rank: i64 = r.try_get(2)?;
+    Ok((
+        r.try_get(0)?,
+        StoryRecord {
+            post_date: r.try_get(1)?,
+            rank: usize::try_from(rank).unwrap_or(0),
+            headline: r.try_get(3)?,
+            html: r.try_get(4)?,
+            tags: json_list(r.try_get(5)?),
+            published_at: from_ts(r.try_get(6)?).unwrap_or_default(),
+            item_ids: Vec::new(),
+        },
+    ))
+}
+
+fn source_id(s: &mut Session, name: &str) -> PgResult<i64> {
+    s.query_one("SELECT id FROM sources WHERE name = $1", &[&name])?.try_get(0)
+}
+
+fn apply_record(s: &mut Session, id: i64, record: &FetchRecord, at: i64, next: Option<i64>) -> PgResult<()> {
+    match record {
+        FetchRecord::Fetched { etag, last_modified, .. } | FetchRecord::NotModified { etag, last_modified } => {
+            let status = if matches!(record, FetchRecord::Fetched { .. }) { "ok" } else { "not_modified" };
+            s.execute(
+                "UPDATE sources SET etag = COALESCE($2, etag), last_modified = COALESCE($3, last_modified),
+                 last_status = $4, last_error = NULL, last_fetch_at = $5, last_success_at = $5,
+                 consecutive_failures = 0, next_fetch_at = $6, retry_after_until = NULL WHERE id = $1",
+                &[&id, etag, last_modified, &status, &at, &next],
+            )?;
+            if let FetchRecord::Fetched { body_hash, .. } = record {
+                s.execute("UPDATE sources SET body_hash = $2 WHERE id = $1", &[&id, body_hash])?;
+            }
+        }
+        FetchRecord::Failed { error, retry_after } => {
+            let until = retry_after.map(|t| t.timestamp());
+            s.execute(
+                "UPDATE sources SET last_status = 'failed', last_error = $2, last_fetch_at = $3,
+                 consecutive_failures = consecutive_failures + 1, retry_after_until = $4, next_fetch_at = $5
+                 WHERE id = $1",
+                &[&id, error, &at, &until, &next],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The stored fields that decide whether an item changed.
+struct Existing {
+    id: i64,
+    source_id: i64,
+    content_hash: String,
+    url: Option<String>,
+    image: Option<String>,
+    published_at: i64,
+    date_from_feed: bool,
+}
+
+const EXISTING_COLUMNS: &str = "id, source_id, content_hash, url, image, published_at, date_from_feed";
+
+fn existing(r: &Row) -> PgResult<Existing> {
+    Ok(Existing {
+        id: r.try_get(0)?,
+        source_id: r.try_get(1)?,
+        content_hash: r.try_get(2)?,
+        url: r.try_get(3)?,
+        image: r.try_get(4)?,
+        published_at: r.try_get(5)?,
+        date_from_feed: r.try_get(6)?,
+    })
+}
+
+/// The stored item this one is, by the same rules as SQLite's.
+fn find_existing(s: &mut Session, source_id: i64, item: &Item) -> PgResult<Option<Existing>> {
+    let sql = format!("SELECT {EXISTING_COLUMNS} FROM items WHERE source_id = $1 AND key = $2");
+    if let Some(r) = s.query_opt(&sql, &[&source_id, &item.key])? {
+        return existing(&r).map(Some);
+    }
+    // An item told apart from another of its feed is only ever itself.
+    if item.key.contains('|') {
+        return Ok(None);
+    }
+    // The same article of this source under another key; two guids are two items.
+    if let Some(url) = &item.url {
+        let other_guids = if item.key.starts_with("guid:") { " AND key NOT LIKE 'guid:%'" } else { "" };
+        let sql = format!(
+            "SELECT {EXISTING_COLUMNS} FROM items WHERE source_id = $1 AND url = $2{other_guids} ORDER BY id LIMIT 1"
+        );
+        if let Some(r) = s.query_opt(&sql, &[&source_id, url])? {
+            return existing(&r).map(Some);
+        }
+    }
+    let sql =
+        format!("SELECT {EXISTING_COLUMNS} FROM items WHERE source_id = $1 AND content_hash = $2 ORDER BY id LIMIT 1");
+    s.query_opt(&sql, &[&source_id, &item.content_hash])?.map(|r| existing(&r)).transpose()
+}
+
+enum Outcome {
+    New,
+    Updated,
+    Unchanged,
+}
+
+fn store_one(s: &mut Session, source_id: i64, item: &Item, at: i64) -> PgResult<Outcome> {
+    let authors = json(&item.authors);
+    let categories = json(&item.categories);
+    let published = item.published.map(|d| d.timestamp());
+    let updated = item.updated.map(|d| d.timestamp());
+    match find_existing(s, source_id, item)? {
+        None => {
+            s.execute(
+                "INSERT INTO items (source_id, key, guid, url, title, summary_html, content_html, text, image,
+                 authors, categories, published_at, date_from_feed, updated_at, first_seen_at, changed_at, content_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)",
+                &[
+                    &source_id,
+                    &item.key,
+                    &item.guid,
+                    &item.url,
+                    &item.title,
+                    &item.summary_html,
+                    &item.content_html,
+                    &item.text,
+                    &item.image,
+                    &authors,
+                    &categories,
+                    &published.unwrap_or(at),
+                    &published.is_some(),
+                    &updated,
+                    &at,
+                    &item.content_hash,
+                ],
+            )?;
+            Ok(Outcome::New)
+        }
+        Some(e) => {
+            let published_at = published.unwrap_or(e.published_at);
+            let image = item.image.clone().or(e.image.clone());
+            let changed = e.content_hash != item.content_hash
+                || (item.url.is_some() && e.url != item.url)
+                || e.image != image
+                || (published.is_some() && published_at != e.published_at);
+            if !changed {
+                return Ok(Outcome::Unchanged);
+            }
+            let key = if e.source_id == source_id { Some(&item.key) } else { None };
+            s.execute(
+                "UPDATE items SET key = COALESCE($2, key), guid = COALESCE($3, guid), url = COALESCE($4, url),
+                 title = $5, summary_html = $6, content_html = $7, text = $8, image = $9, authors = $10,
+                 categories = $11, published_at = $12, date_from_feed = $13, updated_at = $14,
+                 changed_at = $15, content_hash = $16 WHERE id = $1",
+                &[
+                    &e.id,
+                    &key,
+                    &item.guid,
+                    &item.url,
+                    &item.title,
+                    &item.summary_html,
+                    &item.content_html,
+                    &item.text,
+                    &image,
+                    &authors,
+                    &categories,
+                    &published_at,
+                    &(published.is_some() || e.date_from_feed),
+                    &updated,
+                    &at,
+                    &item.content_hash,
+                ],
+            )?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+impl Storage for PgStore {
+    fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError> {
+        let sources = sources.to_vec();
+        self.call(move |s| {
+            s.atomic(|s| {
+                for (name, url) in &sources {
+                    // A source whose URL changed starts over: old validators mean nothing there.
+                    s.execute(
+                        "INSERT INTO sources (name, url) VALUES ($1, $2)
+                         ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = NULL, last_modified = NULL,
+                           body_hash = NULL, next_fetch_at = NULL, retry_after_until = NULL, consecutive_failures = 0
+                         WHERE sources.url <> EXCLUDED.url",
+                        &[name, url],
+                    )?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
+        self.call(|s| {
+            s.read(|s| {
+                let rows = s.query(
+                    "SELECT name, url, etag, last_modified, last_status, last_error, last_fetch_at, last_success_at,
+                     consecutive_failures, next_fetch_at, (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id),
+                     retry_after_until, body_hash
+                     FROM sources s ORDER BY name COLLATE \"C\"",
+                    &[],
+                )?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(SourceState {
+                            name: r.try_get(0)?,
+                            url: r.try_get(1)?,
+                            etag: r.try_get(2)?,
+                            last_modified: r.try_get(3)?,
+                            last_status: r.try_get(4)?,
+                            last_error: r.try_get(5)?,
+                            last_fetch_at: from_ts(r.try_get(6)?),
+                            last_success_at: from_ts(r.try_get(7)?),
+                            consecutive_failures: u32::try_from(r.try_get::<_, i64>(8)?).unwrap_or(u32::MAX),
+                            next_fetch_at: from_ts(r.try_get(9)?),
+                            item_count: u64::try_from(r.try_get::<_, i64>(10)?).unwrap_or(0),
+                            retry_after_until: from_ts(r.try_get(11)?),
+                            body_hash: r.try_get(12)?,
+                        })
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    fn record_fetch(
+        &mut self,
+        source: &str,
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let (source, record) = (source.to_string(), record.clone());
+        let (at, next) = (at.timestamp(), next.map(|t| t.timestamp()));
+        self.call(move |s| {
+            s.atomic(|s| {
+                let id = source_id(s, &source)?;
+                apply_record(s, id, &record, at, next)
+            })
+        })
+    }
+
+    fn store_items(
+        &mut self,
+        source: &str,
+        items: &[Item],
+        record: &FetchRecord,
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<StoreStats, StoreError> {
+        let (source, items, record) = (source.to_string(), items.to_vec(), record.clone());
+        let (at, next) = (at.timestamp(), next.map(|t| t.timestamp()));
+        self.call(move |s| {
+            s.atomic(|s| {
+                let id = source_id(s, &source)?;
+                let mut stats = StoreStats::default();
+                for item in &items {
+                    match store_one(s, id, item, at)? {
+                        Outcome::New => stats.new += 1,
+                        Outcome::Updated => stats.updated += 1,
+                        Outcome::Unchanged => stats.unchanged += 1,
+                    }
+                }
+                apply_record(s, id, &record, at, next)?;
+                Ok(stats)
+            })
+        })
+    }
+
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        self.call(|s| {
+            if !s.in_batch {
+                s.client.batch_execute("BEGIN")?;
+                s.in_batch = true;
+            }
+            Ok(())
+        })
+    }
+
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        self.call(|s| {
+            if !s.in_batch {
+                return Ok(());
+            }
+            s.in_batch = false;
+            let committed = s.client.batch_execute("COMMIT");
+            if committed.is_err() {
+                let _ = s.client.batch_execute("ROLLBACK");
+            }
+            committed
+        })
+    }
+
+    fn abort_batch(&mut self) {
+        let _ = self.call(|s| {
+            if s.in_batch {
+                s.in_batch = false;
+                s.client.batch_execute("ROLLBACK")?;
+            }
+            Ok(())
+        });
+    }
+
+    fn item_urls(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        let source = source.to_string();
+        self.call(move |s| {
+            s.read(|s| {
+                let rows = s.query(
+                    "SELECT i.url FROM items i JOIN sources s ON s.id = i.source_id
+                     WHERE s.name = $1 AND i.url IS NOT NULL ORDER BY i.id",
+                    &[&source],
+                )?;
+                rows.iter().map(|r| r.try_get(0)).collect()
+            })
+        })
+    }
+
+    fn cached_page(&self, url: &str) -> Result<Option<PageMeta>, StoreError> {
+        let url = url.to_string();
+        self.call(move |s| {
+            s.read(|s| {
+                let row =
+                    s.query_opt("SELECT image, description, published_at, canonical FROM pages WHERE url = $1", &[&url])?;
+                row.map(|r| {
+                    Ok(PageMeta {
+                        image: r.try_get(0)?,
+                        description: r.try_get(1)?,
+                        published: from_ts(r.try_get(2)?),
+                        canonical: r.try_get(3)?,
+                        main_html: None,
+                    })
+                })
+                .transpose()
+            })
+        })
+    }
+
+    fn cache_page(&mut self, url: &str, meta: &PageMeta, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (url, meta) = (url.to_string(), meta.clone());
+        self.call(move |s| {
+            s.atomic(|s| {
+                s.execute(
+                    "INSERT INTO pages (url, fetched_at, image, description, published_at, canonical)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (url) DO UPDATE SET fetched_at = EXCLUDED.fetched_at, image = EXCLUDED.image,
+                       description = EXCLUDED.description, published_at = EXCLUDED.published_at,
+                       canonical = EXCLUDED.canonical",
+                    &[
+                        &url,
+                        &at.timestamp(),
+                        &meta.image,
+                        &meta.description,
+                        &meta.published.map(|d| d.timestamp()),
+                        &meta.canonical,
+                    ],
+                )
+                .map(|_| ())
+            })
+        })
+    }
+
+    fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
+        let patch = patch.clone();
+        self.call(move |s| {
+            s.atomic(|s| {
+                if let Some(canonical) = &patch.canonical {
+                    let other = s.query_opt(
+                        "SELECT id FROM items WHERE url = $1 AND id <> $2 ORDER BY id LIMIT 1",
+                        &[canonical, &id],
+                    )?;
+                    if let Some(other) = other {
+                        s.execute("DELETE FROM items WHERE id = $1", &[&id])?;
+                        return Ok(Some(other.try_get(0)?));
+                    }
+                    s.execute("UPDATE items SET url = $2 WHERE id = $1", &[&id, canonical])?;
+                }
+                if let Some(image) = &patch.image {
+                    s.execute("UPDATE items SET image = $2 WHERE id = $1 AND image IS NULL", &[&id, image])?;
+                }
+                if let (Some(summary), Some(text)) = (&patch.summary_html, &patch.text) {
+                    s.execute("UPDATE items SET summary_html = $2, text = $3 WHERE id = $1", &[&id, summary, text])?;
+                }
+                Ok(None)
+            })
+        })
+    }
+
+    fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let source = source.to_string();
+        self.call(move |s| {
+            s.atomic(|s| {
+                s.execute("UPDATE sources SET next_fetch_at = $2 WHERE name = $1", &[&source, &at.timestamp()])
+                    .map(|_| ())
+            })
+        })
+    }
+
+    fn entries_since(&self, source: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        let source = source.to_string();
+        self.call(move |s| {
+            s.read(|s| {
+                let n: i64 = s
+                    .query_one(
+                        "SELECT COUNT(*) FROM items i JOIN sources s ON s.id = i.source_id
+                         WHERE s.name = $1 AND i.first_seen_at >= $2",
+                        &[&source, &since.timestamp()],
+                    )?
+                    .try_get(0)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+        })
+    }
+
+    fn items_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<StoredItem>, StoreError> {
+        self.call(move |s| {
+            s.read(|s| {
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
+                     WHERE i.published_at >= $1 AND i.published_at < $2 ORDER BY i.published_at, i.id"
+                );
+                s.query(&sql, &[&start.timestamp(), &end.timestamp()])?.iter().map(stored_item).collect()
+            })
+        })
+    }
+
+    fn stories_between(&self, from: &str, before: &str) -> Result<Vec<(StoryRecord, Vec<StoredItem>)>, StoreError> {
+        let (from, before) = (from.to_string(), before.to_string());
+        self.call(move |s| {
+            s.read(|s| {
+                let sql = format!(
+                    "SELECT {STORY_COLUMNS} FROM stories st WHERE st.post_date >= $1 AND st.post_date < $2
+                     ORDER BY st.post_date, st.rank"
+                );
+                let found: Vec<(i64, StoryRecord)> =
+                    s.query(&sql, &[&from, &before])?.iter().map(story_record).collect::<PgResult<_>>()?;
+                let items_sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM story_items si JOIN items i ON i.id = si.item_id
+                     JOIN sources s ON s.id = i.source_id WHERE si.story_id = $1 ORDER BY i.published_at, i.id"
+                );
+                let mut out = Vec::with_capacity(found.len());
+                for (id, mut story) in found {
+                    let its: Vec<StoredItem> =
+                        s.query(&items_sql, &[&id])?.iter().map(stored_item).collect::<PgResult<_>>()?;
+                    story.item_ids = its.iter().map(|i| i.id).collect();
+                    out.push((story, its));
+                }
+                Ok(out)
+            })
+        })
+    }
+
+    fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError> {
+        let (post, stories) = (post.clone(), stories.to_vec());
+        self.call(move |s| {
+            s.atomic(|s| {
+                s.execute("DELETE FROM posts WHERE date = $1", &[&post.date])?;
+                s.execute(
+                    "INSERT INTO posts (date, slug, title, description, tags, markdown, html, published_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[
+                        &post.date,
+                        &post.slug,
+                        &post.title,
+                        &post.description,
+                        &json(&post.tags),
+                        &post.markdown,
+                        &post.html,
+                        &post.published_at.timestamp(),
+                    ],
+                )?;
+                for story in &stories {
+                    let rank = i64::try_from(story.rank).unwrap_or(i64::MAX);
+                    let id: i64 = s
+                        .query_one(
+                            "INSERT INTO stories (post_date, rank, headline, html, tags, published_at)
+                             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                            &[
+                                &story.post_date,
+                                &rank,
+                                &story.headline,
+                                &story.html,
+                                &json(&story.tags),
+                                &story.published_at.timestamp(),
+                            ],
+                        )?
+                        .try_get(0)?;
+                    for item in &story.item_ids {
+                        s.execute(
+                            "INSERT INTO story_items (story_id, item_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            &[&id, item],
+                        )?;
+                    }
+                    for tag in &story.tags {
+                        s.execute(
+                            "INSERT INTO story_tags (story_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            &[&id, tag],
+                        )?;
+                    }
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {
+        let date = date.to_string();
+        self.call(move |s| {
+            s.read(|s| {
+                let sql = format!("SELECT {POST_COLUMNS} FROM posts WHERE date = $1");
+                s.query_opt(&sql, &[&date])?.map(|r| post_record(&r)).transpose()
+            })
+        })
+    }
+
+    fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |s| {
+            s.read(|s| {
+                let sql = format!("SELECT {POST_COLUMNS} FROM posts ORDER BY date DESC LIMIT $1");
+                s.query(&sql, &[&limit])?.iter().map(post_record).collect()
+            })
+        })
+    }
+
+    fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError> {
+        let tag = tag.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |s| {
+            s.read(|s| {
+                let sql = format!(
+                    "SELECT {STORY_COLUMNS} FROM story_tags t JOIN stories st ON st.id = t.story_id
+                     WHERE t.tag = $1 ORDER BY st.post_date DESC, st.rank LIMIT $2"
+                );
+                s.query(&sql, &[&tag, &limit])?.iter().map(|r| story_record(r).map(|(_, st)| st)).collect()
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redacted("postgres://tidings:s3cret@db.example/news"), "postgres://tidings:***@db.example/news");
+        assert_eq!(redacted("postgres://root@127.0.0.1/test"), "postgres://root@127.0.0.1/test");
+        assert!(!redacted("not a url s3cret").contains("s3cret"));
+    }
+}
