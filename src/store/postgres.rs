@@ -652,8 +652,10 @@ impl Storage for PgStore {
         let url = url.to_string();
         self.call(move |s| {
             s.read(|s| {
-                let row =
-                    s.query_opt("SELECT image, description, published_at, canonical FROM pages WHERE url = $1", &[&url])?;
+                let row = s.query_opt(
+                    "SELECT image, description, published_at, canonical FROM pages WHERE url = $1",
+                    &[&url],
+                )?;
                 row.map(|r| {
                     Ok(PageMeta {
                         image: r.try_get(0)?,

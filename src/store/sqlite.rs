@@ -747,137 +747,29 @@ impl Storage for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    //! Behaviour shared with PostgreSQL is checked for both backends by
+    //! `tests/storage_contract.rs`; here, what only SQLite has.
     use super::*;
 
     #[test]
-    fn a_batch_commits_together_and_a_failed_write_inside_loses_only_itself() {
-        let (dir, mut s) = open();
-        let ok = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
-        let now = Utc::now();
-        s.begin_batch().unwrap();
-        s.store_items("a", &[item("guid:1", Some("https://a/1"), "一")], &ok, now, None).unwrap();
-        assert!(s.store_items("nope", &[item("guid:2", None, "二")], &ok, now, None).is_err());
-        s.record_fetch("b", &FetchRecord::NotModified { etag: None, last_modified: None }, now, None).unwrap();
-        // Another connection sees nothing before the commit.
-        let other = SqliteStore::open(&dir.path().join("db/t.sqlite"), Duration::from_secs(1)).unwrap();
-        assert_eq!(other.item_urls("a").unwrap().len(), 0);
-        s.end_batch().unwrap();
-        assert_eq!(other.item_urls("a").unwrap(), vec!["https://a/1".to_string()]);
-        let b = other.source_states().unwrap().into_iter().find(|st| st.name == "b").unwrap();
-        assert_eq!(b.last_status.as_deref(), Some("not_modified"));
-    }
-
-    fn item(key: &str, url: Option<&str>, title: &str) -> Item {
-        Item {
-            key: key.into(),
-            guid: None,
-            url: url.map(str::to_string),
-            title: title.into(),
-            summary_html: String::new(),
-            content_html: None,
-            text: format!("text of {title}"),
-            image: None,
-            authors: vec![],
-            categories: vec![],
-            published: None,
-            updated: None,
-            content_hash: crate::normalize::content_hash(title, &format!("text of {title}")),
-        }
-    }
-
-    fn open() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(&dir.path().join("db/t.sqlite"), Duration::from_secs(1)).unwrap();
-        s.sync_sources(&[("a".into(), "http://a/feed".into()), ("b".into(), "http://b/feed".into())]).unwrap();
-        (dir, s)
-    }
-
-    const OK: FetchRecord = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
-
-    #[test]
-    fn duplicates_update_instead_of_insert_and_keep_first_seen() {
-        let (_d, mut s) = open();
-        let t0 = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
-        let t1 = t0 + chrono::Duration::hours(1);
-        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one")], &OK, t0, None).unwrap();
-        assert_eq!(st, StoreStats { new: 1, updated: 0, unchanged: 0 });
-        // Same guid, edited title: an update.
-        let st = s.store_items("a", &[item("guid:1", Some("http://a/1"), "one, edited")], &OK, t1, None).unwrap();
-        assert_eq!(st.updated, 1);
-        // Another source linking the same canonical URL keeps its own item,
-        // and overwrites nothing of the first's.
-        let st =
-            s.store_items("b", &[item("url:http://a/1", Some("http://a/1"), "another title")], &OK, t1, None).unwrap();
-        assert_eq!(st.new, 1);
-        let first: String = s.conn.query_row("SELECT title FROM items WHERE source_id = 1", [], |r| r.get(0)).unwrap();
-        assert_eq!(first, "one, edited");
-        s.conn.execute("DELETE FROM items WHERE source_id = 2", []).unwrap();
-        // Same content re-posted under a new guid in the same source.
-        let st = s.store_items("a", &[item("guid:2", None, "one, edited")], &OK, t1, None).unwrap();
-        assert_eq!(st.unchanged, 1);
-        let (n, first): (i64, i64) = s
-            .conn
-            .query_row("SELECT COUNT(*), MIN(first_seen_at) FROM items", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap();
-        assert_eq!((n, first), (1, t0.timestamp()));
-    }
-
-    #[test]
-    fn fetch_state_round_trips() {
-        let (_d, mut s) = open();
-        let now = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
-        let rec = FetchRecord::Fetched {
-            etag: Some("\"v1\"".into()),
-            last_modified: Some("Tue, 01 Apr 2025 00:00:00 GMT".into()),
-            body_hash: Some("abc".into()),
-        };
-        s.store_items("a", &[], &rec, now, None).unwrap();
-        let retry = now + chrono::Duration::seconds(120);
-        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now, None)
-            .unwrap();
-        s.record_fetch("b", &FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(retry) }, now, None)
-            .unwrap();
-        let st = s.source_states().unwrap();
-        assert_eq!(st[0].etag.as_deref(), Some("\"v1\""));
-        assert_eq!(st[0].last_status.as_deref(), Some("ok"));
-        assert_eq!(st[1].consecutive_failures, 2);
-        assert_eq!(st[1].retry_after_until, Some(retry));
-        // A 304 keeps the validators and clears the failure count.
-        s.record_fetch("b", &FetchRecord::NotModified { etag: None, last_modified: None }, now, None).unwrap();
-        let st = s.source_states().unwrap();
-        assert_eq!((st[1].consecutive_failures, st[1].retry_after_until), (0, None));
-    }
-
-    #[test]
-    fn same_canonical_link_makes_one_item() {
-        let (_d, mut s) = open();
-        let t0 = Utc.with_ymd_and_hms(2025, 4, 1, 0, 0, 0).unwrap();
-        s.store_items("a", &[item("url:http://a/1", Some("http://a/1"), "one")], &OK, t0, None).unwrap();
-        s.store_items("b", &[item("url:http://b/copy", Some("http://b/copy"), "copy of one")], &OK, t0, None).unwrap();
-        let id = |s: &SqliteStore, url: &str| -> i64 {
-            s.conn.query_row("SELECT id FROM items WHERE url = ?1", [url], |r| r.get(0)).unwrap()
-        };
-        let (first, copy) = (id(&s, "http://a/1"), id(&s, "http://b/copy"));
-        // The copy's page says its canonical is the first article.
-        let patch = ItemPatch { canonical: Some("http://a/1".into()), ..Default::default() };
-        assert_eq!(s.enrich_item(copy, &patch).unwrap(), Some(first));
-        let n: i64 = s.conn.query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 1);
-        // An image fills only an empty slot.
-        let patch = ItemPatch { image: Some("http://a/og.jpg".into()), ..Default::default() };
-        assert_eq!(s.enrich_item(first, &patch).unwrap(), None);
-        let patch = ItemPatch { image: Some("http://a/other.jpg".into()), ..Default::default() };
-        s.enrich_item(first, &patch).unwrap();
-        let image: String = s.conn.query_row("SELECT image FROM items", [], |r| r.get(0)).unwrap();
-        assert_eq!(image, "http://a/og.jpg");
-    }
-
-    #[test]
     fn reopening_keeps_schema_version() {
-        let (d, s) = open();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db/t.sqlite");
+        let s = SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
         drop(s);
-        let s = SqliteStore::open(&d.path().join("db/t.sqlite"), Duration::from_secs(1)).unwrap();
-        assert_eq!(s.source_states().unwrap().len(), 2);
+        let s = SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        s.ping().unwrap();
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        drop(SqliteStore::open(&path, Duration::from_secs(1)).unwrap());
+        Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 999").unwrap();
+        let err = SqliteStore::open(&path, Duration::from_secs(1)).err().unwrap();
+        assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err}");
     }
 }
