@@ -56,6 +56,11 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     let listen_text = options.listen.clone().unwrap_or_else(|| loaded.config.serve.listen.clone());
     let addr: SocketAddr = listen_text.parse().map_err(|_| DaemonError::Listen(listen_text.clone()))?;
     let mut writer = open_store(&loaded)?;
+    // What this node was fetching when it stopped is its own to fetch again.
+    let released = writer.release_leases(&ingest::node_id())?;
+    if released > 0 {
+        tracing::info!(sources = released, node = %ingest::node_id(), "took back this node's leases from before the restart");
+    }
     spread_overdue(&mut writer, &loaded, Utc::now())?;
     drop(writer);
     let shared = Arc::new(Shared {
@@ -86,9 +91,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
 
     let work = Arc::new(AsyncMutex::new(()));
     let mut jobs = tokio::task::JoinSet::new();
-    if let Some(date) = missed_digest(&shared, Utc::now()) {
+    if let Some((date, tick)) = missed_digest(&shared, Utc::now()) {
         tracing::info!(%date, "making up a missed digest");
-        jobs.spawn(digest_job(shared.clone(), work.clone(), date));
+        jobs.spawn(digest_job(shared.clone(), work.clone(), date, tick));
     }
     let mut watched = watched_files(&shared.config());
     loop {
@@ -105,7 +110,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
                 let now = Utc::now();
                 if let Some(d) = next_digest.filter(|d| *d <= now) {
                     let date = d.with_timezone(&tz).date_naive();
-                    jobs.spawn(digest_job(shared.clone(), work.clone(), date));
+                    jobs.spawn(digest_job(shared.clone(), work.clone(), date, d));
                 } else if next_fetch.is_some_and(|f| f <= now) {
                     match work.clone().try_lock_owned() {
                         Ok(guard) => {
@@ -155,7 +160,7 @@ fn next_occurrence(expr: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<
 
 /// The day whose scheduled digest passed without a post in the last day,
 /// if any: after a longer outage only the latest is made up.
-fn missed_digest(shared: &Shared, now: DateTime<Utc>) -> Option<NaiveDate> {
+fn missed_digest(shared: &Shared, now: DateTime<Utc>) -> Option<(NaiveDate, DateTime<Utc>)> {
     let cfg = shared.config();
     let tz = cfg.config.site.tz();
     let cron = parse_cron(&cfg.config.schedule.digest).ok()?;
@@ -165,7 +170,8 @@ fn missed_digest(shared: &Shared, now: DateTime<Utc>) -> Option<NaiveDate> {
     }
     let date = prev.date_naive();
     let has_post = shared.store.lock().ok()?.post(&date.format("%Y-%m-%d").to_string()).ok()?.is_some();
-    (!has_post).then_some(date)
+    // The missed tick itself: nodes starting together claim the same one.
+    (!has_post).then_some((date, prev.with_timezone(&Utc)))
 }
 
 /// Sources that became due while the service was down are spread over the
@@ -237,12 +243,37 @@ async fn fetch_job(shared: Arc<Shared>, _guard: OwnedMutexGuard<()>) {
 
 /// The digest for `date`: waits for a fetch in flight, fetches every source,
 /// then writes the post and feeds.
-async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveDate) {
-    let _guard = work.lock().await;
+async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveDate, tick: DateTime<Utc>) {
+    let guard = work.lock().await;
     let loaded = shared.config();
-    let Some(store) = open_for(&loaded, "digest") else { return };
-    let fetched =
-        ingest::run(&loaded.config, &loaded.sources, store, RunOptions::default(), count_fetches(&shared)).await;
+    let Some(mut store) = open_for(&loaded, "digest") else { return };
+    // One node writes a date's digest; the others skip it, and try again
+    // when the holder's claim lapses (it may have died mid-digest).
+    let (owner, day) = (ingest::node_id(), date.format("%Y-%m-%d").to_string());
+    let now = Utc::now();
+    match store.claim_digest(&day, &owner, tick, now, now + DIGEST_CLAIM) {
+        Ok(None) => {}
+        Ok(Some(held)) => {
+            tracing::info!(%date, tick = %tick.to_rfc3339(), holder = %held.owner, "digest: another node has this date");
+            if let Some(until) = held.until.filter(|u| *u - now < chrono::Duration::hours(6)) {
+                let wait = (until - now).to_std().unwrap_or_default() + Duration::from_secs(5);
+                drop(guard);
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    digest_job_again(shared, work, date, tick).await;
+                });
+            }
+            return;
+        }
+        Err(e) => {
+            tracing::error!(%date, error = %e, "digest: cannot claim the date");
+            return;
+        }
+    }
+    // Before the digest, the latest of every source; on a shared database
+    // only what is due, by lease, so that no source is fetched twice.
+    let options = RunOptions { only_due: matches!(store, Store::Postgres(_)), ..Default::default() };
+    let fetched = ingest::run(&loaded.config, &loaded.sources, store, options, count_fetches(&shared)).await;
     let store = match fetched {
         Ok((_, store)) => store,
         Err(e) => {
@@ -255,8 +286,11 @@ async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveD
     let fetcher = crate::fetch::Fetcher::for_untrusted(&loaded.config.fetch, &loaded.config.user_agent()).ok();
     match daily::run(&loaded, &mut store, date, fetcher.as_ref()).await {
         Ok(report) => {
+            if let Err(e) = store.finish_digest(&day, tick, &owner, Utc::now()) {
+                tracing::error!(%date, error = %e, "digest: written, but not marked done");
+            }
             let stories = report.post.as_ref().map_or(0, |p| p.stories);
-            tracing::info!(%date, stories, written = report.post.is_some(), "digest");
+            tracing::info!(%date, tick = %tick.to_rfc3339(), stories, written = report.post.is_some(), "digest");
             shared.metrics.record_digest(stories, Utc::now().timestamp());
             if let Ok(mut last) = shared.last_digest_run.lock() {
                 *last = Some(Utc::now());
@@ -270,6 +304,20 @@ async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveD
         Err(e) => tracing::error!(%date, error = %e, "digest failed"),
     }
 }
+
+/// [`digest_job`] once more, later (boxed: it calls itself).
+fn digest_job_again(
+    shared: Arc<Shared>,
+    work: Arc<AsyncMutex<()>>,
+    date: NaiveDate,
+    tick: DateTime<Utc>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(digest_job(shared, work, date, tick))
+}
+
+/// How long a node's claim on a date's digest lasts before another node
+/// may take the date over.
+const DIGEST_CLAIM: chrono::Duration = chrono::Duration::minutes(30);
 
 /// Tells a WebSub hub that the feeds changed.
 async fn websub_ping(loaded: &Loaded, hub: &str) {

@@ -102,9 +102,13 @@ pub struct RunOptions<'a> {
     pub only: Option<&'a str>,
     /// The run's clock; `None` reads the system clock. Tests pass a fixed time.
     pub now: Option<DateTime<Utc>>,
-    /// Fetch only sources whose polling time has come (the daemon); a manual
-    /// run fetches every source. A server's Retry-After is honoured either way.
+    /// Fetch only sources whose polling time has come (the daemon), leasing
+    /// them so that no other node sharing the database fetches them too; a
+    /// manual run fetches every source. A server's Retry-After is honoured
+    /// either way.
     pub only_due: bool,
+    /// This node's name in its leases; `None` is [`node_id`].
+    pub node: Option<&'a str>,
 }
 
 enum Message {
@@ -198,73 +202,213 @@ where
     for s in sources.iter().filter(|s| s.full_text) {
         store_urls.insert(s.name.clone(), store.item_urls(&s.name)?.into_iter().collect());
     }
-    let selected: Vec<(Source, SourceState)> = selected
+    let candidates: Vec<(Source, SourceState)> = selected
         .into_iter()
         .map(|s| {
             let state = states.get(&s.name).cloned().unwrap_or_default();
             (s, state)
         })
-        .filter(|(_, st)| !options.only_due || st.next_fetch_at.is_none_or(|t| t <= now))
         .collect();
 
     let fetcher = Fetcher::new(&config.fetch, &config.user_agent())?;
     // Article pages come from feed content: fetched behind the SSRF guard,
     // by a client of their own (built only when some source needs it).
-    let pages = match selected.iter().any(|(s, _)| s.full_text) {
+    let pages = match candidates.iter().any(|(s, _)| s.full_text) {
         true => Some(Fetcher::for_untrusted(&config.fetch, &config.user_agent())?),
         false => None,
     };
-    let global = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
-    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
-    let (tx, rx) = mpsc::channel::<Message>(16);
-
+    let (tx, rx) = mpsc::channel::<ToWriter>(16);
     let clock = Clock { fixed: options.now, start: now };
     let bounds = config.schedule.bounds();
     let failures: HashMap<String, u32> = states.values().map(|s| (s.name.clone(), s.consecutive_failures)).collect();
     let writer = tokio::task::spawn_blocking(move || write_loop(store, rx, progress, clock, bounds, failures));
 
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut running: HashMap<tokio::task::Id, Source> = HashMap::new();
-    for (source, state) in selected {
+    let mut work = Dispatch {
+        global: Arc::new(Semaphore::new(config.fetch.concurrency.max(1))),
+        hosts: HashMap::new(),
+        per_host: config.fetch.per_host_concurrency.max(1),
+        fetcher,
+        pages,
+        store_urls,
+        tx: tx.clone(),
+        clock,
+        tasks: tokio::task::JoinSet::new(),
+        running: HashMap::new(),
+    };
+    if options.only_due {
+        // Due sources are leased a few at a time as the work goes on, so
+        // that daemons sharing a database share the fetching too.
+        let plan = ClaimPlan::new(config, options.node);
+        let names: Vec<String> = candidates.iter().map(|(s, _)| s.name.clone()).collect();
+        let mut by_name: HashMap<String, (Source, SourceState)> =
+            candidates.into_iter().map(|c| (c.0.name.clone(), c)).collect();
+        loop {
+            let at = clock.now();
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let claim = Claim {
+                owner: plan.owner.clone(),
+                names: names.clone(),
+                now: at,
+                until: at + plan.lease,
+                limit: plan.chunk,
+                reply,
+            };
+            if tx.send(ToWriter::Claim(claim)).await.is_err() {
+                break;
+            }
+            let claimed = match answer.await {
+                Ok(Ok(claimed)) => claimed,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "leasing due sources failed; this round fetches no more");
+                    break;
+                }
+                Err(_) => break,
+            };
+            if claimed.is_empty() {
+                break;
+            }
+            for name in claimed {
+                if let Some((source, state)) = by_name.remove(&name) {
+                    work.spawn(source, state);
+                }
+            }
+            // More is leased when half of this is done: leases are taken
+            // close to the work, and other nodes find what is left.
+            while work.tasks.len() > plan.chunk / 2 {
+                work.settle_one().await;
+            }
+        }
+    } else {
+        for (source, state) in candidates {
+            work.spawn(source, state);
+        }
+    }
+    while !work.tasks.is_empty() {
+        work.settle_one().await;
+    }
+    drop(work);
+    drop(tx);
+    let (report, store) = writer.await.map_err(|e| {
+        IngestError::Worker(format!("{} (sources written before it stay committed)", join_error_message(e)))
+    })?;
+    Ok((report, store))
+}
+
+/// How a round of due sources is leased.
+struct ClaimPlan {
+    owner: String,
+    /// Sources leased at a time.
+    chunk: usize,
+    /// How long a lease lasts: long enough for its chunk to be fetched
+    /// one by one on one host at the longest timeout.
+    lease: chrono::Duration,
+}
+
+impl ClaimPlan {
+    fn new(config: &Config, node: Option<&str>) -> ClaimPlan {
+        let concurrency = config.fetch.concurrency.max(1);
+        let chunk = concurrency.saturating_mul(2).max(4);
+        let lanes = config.fetch.per_host_concurrency.clamp(1, concurrency);
+        let rounds = u64::try_from(chunk.div_ceil(lanes)).unwrap_or(u64::MAX);
+        let secs = config.fetch.timeout_secs.saturating_add(5).saturating_mul(rounds).saturating_add(60);
+        let lease = chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(86_400));
+        ClaimPlan { owner: node.map_or_else(node_id, str::to_string), chunk, lease }
+    }
+}
+
+/// Names this node among those sharing a database (`TIDINGS_NODE_ID`).
+pub const NODE_ENV: &str = "TIDINGS_NODE_ID";
+
+/// This node's name among those sharing a database: `TIDINGS_NODE_ID`, else
+/// the host name. It stays the same across restarts, so that a restarted
+/// daemon takes back its own leases at once.
+pub fn node_id() -> String {
+    std::env::var(NODE_ENV)
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into())
+}
+
+/// A request to the writer for leases on due sources.
+struct Claim {
+    owner: String,
+    names: Vec<String>,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<String>, StoreError>>,
+}
+
+/// What the writer is sent: a fetch's result, or a lease request.
+// Results are the traffic, sent by value as before; lease requests are few.
+#[allow(clippy::large_enum_variant)]
+enum ToWriter {
+    Result(Message),
+    Claim(Claim),
+}
+
+/// The fetch tasks of a run and what they share.
+struct Dispatch {
+    global: Arc<Semaphore>,
+    hosts: HashMap<String, Arc<Semaphore>>,
+    per_host: usize,
+    fetcher: Fetcher,
+    pages: Option<Fetcher>,
+    store_urls: HashMap<String, HashSet<String>>,
+    tx: mpsc::Sender<ToWriter>,
+    clock: Clock,
+    tasks: tokio::task::JoinSet<()>,
+    running: HashMap<tokio::task::Id, Source>,
+}
+
+impl Dispatch {
+    fn spawn(&mut self, source: Source, state: SourceState) {
         // Articles of full-text sources already stored are not fetched again.
         let known: Arc<HashSet<String>> = Arc::new(if source.full_text {
-            store_urls.get(&source.name).cloned().unwrap_or_default()
+            self.store_urls.get(&source.name).cloned().unwrap_or_default()
         } else {
             HashSet::new()
         });
-        let host = hosts
-            .entry(source.location.host_key())
-            .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host_concurrency.max(1))))
-            .clone();
-        let (global, fetcher, pages, tx) = (global.clone(), fetcher.clone(), pages.clone(), tx.clone());
+        let per_host = self.per_host;
+        let host =
+            self.hosts.entry(source.location.host_key()).or_insert_with(|| Arc::new(Semaphore::new(per_host))).clone();
+        let (global, fetcher, pages, tx) =
+            (self.global.clone(), self.fetcher.clone(), self.pages.clone(), self.tx.clone());
+        let clock = self.clock;
         let task_source = source.clone();
-        let task = tasks.spawn(async move {
+        let task = self.tasks.spawn(async move {
             // The permit is held until the writer has the result: fetched
             // and parsed feeds waiting for the database stay bounded (the
             // writer is the slower side; without this a daemon with 1,000
             // sources held most of them in memory at once).
             let _permit = global.acquire().await;
             let msg = fetch_one(source, state, &known, (&fetcher, pages.as_ref()), &host, clock).await;
-            let _ = tx.send(msg).await;
+            let _ = tx.send(ToWriter::Result(msg)).await;
         });
-        running.insert(task.id(), task_source);
+        self.running.insert(task.id(), task_source);
     }
-    // A fetch that panics fails its own source; the writer records it as any
-    // other failure, with back-off.
-    while let Some(joined) = tasks.join_next_with_id().await {
-        if let Err(e) = joined
-            && let Some(source) = running.remove(&e.id())
-        {
-            let error = format!("internal error while fetching: {}", join_error_message(e));
-            let record = FetchRecord::Failed { error, retry_after: None };
-            let _ = tx.send(Message::Record { source, record, max_age: None, started: Instant::now() }).await;
+
+    /// Waits for one task. A fetch that panics fails its own source; the
+    /// writer records it as any other failure, with back-off.
+    async fn settle_one(&mut self) {
+        match self.tasks.join_next_with_id().await {
+            Some(Ok((id, ()))) => {
+                self.running.remove(&id);
+            }
+            Some(Err(e)) => {
+                if let Some(source) = self.running.remove(&e.id()) {
+                    let error = format!("internal error while fetching: {}", join_error_message(e));
+                    let record = FetchRecord::Failed { error, retry_after: None };
+                    let msg = Message::Record { source, record, max_age: None, started: Instant::now() };
+                    let _ = self.tx.send(ToWriter::Result(msg)).await;
+                }
+            }
+            None => {}
         }
     }
-    drop(tx);
-    let (report, store) = writer.await.map_err(|e| {
-        IngestError::Worker(format!("{} (sources written before it stay committed)", join_error_message(e)))
-    })?;
-    Ok((report, store))
 }
 
 /// What a panicking task said, or why it stopped.
@@ -440,14 +584,25 @@ fn schedule<S: Storage>(
 /// source's consecutive failures before this run.
 fn write_loop<S: Storage>(
     mut store: S,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: mpsc::Receiver<ToWriter>,
     mut progress: Box<dyn FnMut(&SourceReport) + Send>,
     clock: Clock,
     bounds: poll::PollBounds,
     failures: HashMap<String, u32>,
 ) -> (IngestReport, S) {
     let mut report = IngestReport::default();
-    while let Some(first) = rx.blocking_recv() {
+    let mut held: Option<Claim> = None;
+    while let Some(first) = held.take().map(ToWriter::Claim).or_else(|| rx.blocking_recv()) {
+        let first = match first {
+            // Leases are committed at once, outside any batch: other nodes
+            // must see them before this one fetches.
+            ToWriter::Claim(claim) => {
+                let claimed = store.claim_due(&claim.owner, &claim.names, claim.now, claim.until, claim.limit);
+                let _ = claim.reply.send(claimed);
+                continue;
+            }
+            ToWriter::Result(msg) => msg,
+        };
         // Whatever else is already waiting commits with it: one commit for
         // many sources when they finish together (a loopback run of 1,000
         // sources, a run of 304s), still one per source when they trickle in.
@@ -455,7 +610,13 @@ fn write_loop<S: Storage>(
         while batch.len() < MAX_BATCH
             && let Ok(more) = rx.try_recv()
         {
-            batch.push(more);
+            match more {
+                ToWriter::Result(msg) => batch.push(msg),
+                ToWriter::Claim(claim) => {
+                    held = Some(claim);
+                    break;
+                }
+            }
         }
         let batched = batch.len() > 1 && store.begin_batch().is_ok();
         let mut reports: Vec<SourceReport> =
@@ -691,6 +852,38 @@ mod tests {
         fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
             self.inner.enrich_item(id, patch)
         }
+        fn claim_due(
+            &mut self,
+            owner: &str,
+            names: &[String],
+            now: DateTime<Utc>,
+            until: DateTime<Utc>,
+            limit: usize,
+        ) -> Result<Vec<String>, StoreError> {
+            self.inner.claim_due(owner, names, now, until, limit)
+        }
+        fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {
+            self.inner.release_leases(owner)
+        }
+        fn claim_digest(
+            &mut self,
+            date: &str,
+            owner: &str,
+            tick: DateTime<Utc>,
+            now: DateTime<Utc>,
+            until: DateTime<Utc>,
+        ) -> Result<Option<crate::store::DigestHeld>, StoreError> {
+            self.inner.claim_digest(date, owner, tick, now, until)
+        }
+        fn finish_digest(
+            &mut self,
+            date: &str,
+            tick: DateTime<Utc>,
+            owner: &str,
+            at: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            self.inner.finish_digest(date, tick, owner, at)
+        }
         fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
             self.inner.set_next_fetch(source, at)
         }
@@ -748,7 +941,7 @@ mod tests {
         store.sync_sources(&names).unwrap();
         let (tx, rx) = mpsc::channel(messages.len());
         for m in messages {
-            tx.try_send(m).ok().unwrap();
+            tx.try_send(ToWriter::Result(m)).ok().unwrap();
         }
         drop(tx);
         let clock = Clock { fixed: Some(now()), start: now() };

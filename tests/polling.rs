@@ -13,7 +13,7 @@ use tidings::ingest::{self, RunOptions, SourceOutcome};
 use tidings::store::{SourceState, SqliteStore, Storage};
 
 async fn run_at(cfg: &std::path::Path, now: DateTime<Utc>, only_due: bool) -> HashMap<String, SourceOutcome> {
-    run_with(cfg, RunOptions { now: Some(now), only_due, only: None }).await
+    run_with(cfg, RunOptions { now: Some(now), only_due, only: None, ..Default::default() }).await
 }
 
 async fn run_with(cfg: &std::path::Path, options: RunOptions<'_>) -> HashMap<String, SourceOutcome> {
@@ -65,7 +65,12 @@ async fn back_off_recovery_and_retry_after_on_a_fixed_clock() {
     assert!(!o.contains_key("flaky") && !o.contains_key("steady"), "{o:?}");
     assert_eq!(server.hits("/flaky/2/rss2-en.xml"), 1);
     // The rate-limited source is not asked, even by a manual run of everything.
-    let manual = RunOptions { now: Some(t0 + chrono::Duration::minutes(30)), only_due: false, only: Some("limited") };
+    let manual = RunOptions {
+        now: Some(t0 + chrono::Duration::minutes(30)),
+        only_due: false,
+        only: Some("limited"),
+        ..Default::default()
+    };
     let o = run_with(&cfg, manual).await;
     assert!(matches!(o["limited"], SourceOutcome::Skipped { .. }), "{o:?}");
     assert_eq!(server.hits("/status/429"), 1);
@@ -89,7 +94,8 @@ async fn back_off_recovery_and_retry_after_on_a_fixed_clock() {
 
     // After the hour the rate-limited source is asked again.
     let t4 = t0 + chrono::Duration::seconds(3601);
-    let o = run_with(&cfg, RunOptions { now: Some(t4), only_due: false, only: Some("limited") }).await;
+    let o = run_with(&cfg, RunOptions { now: Some(t4), only_due: false, only: Some("limited"), ..Default::default() })
+        .await;
     assert!(matches!(o["limited"], SourceOutcome::Failed { .. }), "{o:?}");
     assert_eq!(server.hits("/status/429"), 2);
 }

@@ -5,14 +5,17 @@
 //! Cases speak only through the `Storage` interface, so the same words
 //! check both.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::pg::PgDatabase;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tidings::config::StorageConfig;
 use tidings::model::Item;
 use tidings::scrape::PageMeta;
-use tidings::store::{FetchRecord, ItemPatch, PostRecord, SourceState, Storage, Store, StoryRecord};
+use tidings::store::{DigestHeld, FetchRecord, ItemPatch, PostRecord, SourceState, Storage, Store, StoryRecord};
 
 /// Where a case's data lives; opened as often as the case likes.
 enum Backend {
@@ -55,48 +58,6 @@ impl Backend {
     }
 }
 
-/// A database of its own on the test server, dropped with this value.
-struct PgDatabase {
-    admin: String,
-    name: String,
-}
-
-impl PgDatabase {
-    fn admin_url() -> String {
-        std::env::var("TIDINGS_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-    }
-
-    fn create() -> PgDatabase {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let admin = Self::admin_url();
-        let name = format!("tidings_contract_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let mut client = ::postgres::Client::connect(&admin, ::postgres::NoTls).unwrap_or_else(|e| {
-            panic!("PostgreSQL is not reachable at {admin} ({e}); .ci/run starts it, or set TIDINGS_TEST_POSTGRES")
-        });
-        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        PgDatabase { admin, name }
-    }
-
-    fn url(&self) -> String {
-        match url::Url::parse(&self.admin) {
-            Ok(mut u) => {
-                u.set_path(&self.name);
-                u.to_string()
-            }
-            Err(e) => panic!("TIDINGS_TEST_POSTGRES is not a URL: {e}"),
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut client) = ::postgres::Client::connect(&self.admin, ::postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
-    }
-}
-
 /// Runs each named case on both backends.
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
@@ -121,6 +82,8 @@ contract!(
     article_pages_are_remembered_and_replaced,
     a_post_replaces_the_earlier_run_of_its_date,
     sources_are_listed_in_byte_order,
+    due_sources_are_leased_to_one_node_at_a_time,
+    one_node_writes_a_dates_digest,
 );
 
 const OK: FetchRecord = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
@@ -418,6 +381,62 @@ fn sources_are_listed_in_byte_order(b: &Backend) {
     let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     want.sort();
     assert_eq!(got, want);
+}
+
+fn due_sources_are_leased_to_one_node_at_a_time(b: &Backend) {
+    let mut s = b.open();
+    let names: Vec<String> = ["s1", "s2", "s3", "s4", "s5"].map(String::from).to_vec();
+    s.sync_sources(&names.iter().map(|n| (n.clone(), format!("http://{n}/feed"))).collect::<Vec<_>>()).unwrap();
+    let lease = t0() + Duration::minutes(10);
+    // s4 is not due for an hour; s5 is held off by a Retry-After.
+    s.record_fetch("s4", &OK, t0(), Some(t0() + Duration::hours(1))).unwrap();
+    let limited = FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(t0() + Duration::hours(1)) };
+    s.record_fetch("s5", &limited, t0(), Some(t0())).unwrap();
+    let first = s.claim_due("node-a", &names, t0(), lease, 2).unwrap();
+    assert_eq!(first, ["s1", "s2"], "never-fetched sources first, at most the limit");
+    // Another node, through another connection, gets what is left.
+    let mut other = b.open();
+    assert_eq!(other.claim_due("node-b", &names, t0(), lease, 10).unwrap(), ["s3"]);
+    assert!(other.claim_due("node-b", &names, t0(), lease, 10).unwrap().is_empty());
+    // Only sources named are leased.
+    assert!(s.claim_due("node-a", &["s4".into()], t0() + Duration::hours(2), lease, 10).unwrap() == ["s4"]);
+    // Recording a fetch releases its lease (and moves the next time).
+    s.record_fetch("s1", &OK, t0(), Some(t0())).unwrap();
+    assert_eq!(other.claim_due("node-b", &names, t0(), lease, 10).unwrap(), ["s1"]);
+    // A node that died loses its leases when they expire...
+    let after = lease + Duration::seconds(1);
+    assert_eq!(other.claim_due("node-b", &["s2".into()], after, after + Duration::minutes(10), 10).unwrap(), ["s2"]);
+    // ...or at once when it restarts and gives them back.
+    assert_eq!(s.release_leases("node-b").unwrap(), 3);
+    // Never-fetched first, then the most overdue.
+    assert_eq!(s.claim_due("node-a", &names, t0(), lease, 10).unwrap(), ["s2", "s3", "s1"]);
+}
+
+fn one_node_writes_a_dates_digest(b: &Backend) {
+    let mut a = b.open();
+    let mut other = b.open();
+    let (tick, until) = (t0(), t0() + Duration::minutes(30));
+    let day = "2025-04-02";
+    let held = |owner: &str, until| Some(DigestHeld { owner: owner.into(), until });
+    assert_eq!(a.claim_digest(day, "node-a", tick, t0(), until).unwrap(), None, "claimed");
+    assert_eq!(other.claim_digest(day, "node-b", tick, t0(), until).unwrap(), held("node-a", Some(until)));
+    // The holder may ask again; another date, or another tick, is free.
+    assert_eq!(a.claim_digest(day, "node-a", tick, t0(), until).unwrap(), None);
+    assert_eq!(other.claim_digest("2025-04-03", "node-b", tick, t0(), until).unwrap(), None);
+    let next_tick = tick + Duration::minutes(1);
+    assert_eq!(other.claim_digest(day, "node-b", next_tick, t0(), until).unwrap(), None);
+    // A holder that died lets the tick go when its claim lapses.
+    let later = until + Duration::seconds(1);
+    let until_b = later + Duration::minutes(30);
+    assert_eq!(other.claim_digest(day, "node-b", tick, later, until_b).unwrap(), None);
+    assert_eq!(a.claim_digest(day, "node-a", tick, later, later).unwrap(), held("node-b", Some(until_b)));
+    // Once written, that tick is done: a node coming late to it skips it.
+    other.finish_digest(day, tick, "node-b", later).unwrap();
+    let much_later = later + Duration::days(1);
+    assert_eq!(a.claim_digest(day, "node-a", tick, much_later, much_later).unwrap(), held("node-b", None));
+    assert_eq!(other.claim_digest(day, "node-b", tick, much_later, much_later).unwrap(), held("node-b", None));
+    // Finishing names the tick: the other tick's claim is untouched.
+    assert_eq!(a.claim_digest(day, "node-a", next_tick, t0(), until).unwrap(), held("node-b", Some(until)));
 }
 
 /// What only the shared database has: several nodes at once.

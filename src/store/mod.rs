@@ -141,6 +141,14 @@ pub struct StoryRecord {
     pub item_ids: Vec<i64>,
 }
 
+/// Why a date's digest is not this node's to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestHeld {
+    pub owner: String,
+    /// `None`: that tick is written; else when the holder's claim lapses.
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// The pipeline's view of storage.
 pub trait Storage {
     /// Registers configured sources (by name), updating changed URLs.
@@ -192,6 +200,46 @@ pub trait Storage {
     /// is another stored item's URL, the two are one item: this one is
     /// removed and `Some(other)` returned.
     fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError>;
+    /// Leases to `owner`, until `until`, up to `limit` of the `names` that
+    /// are due at `now` (never fetched, or their next fetch time reached,
+    /// and no Retry-After pending) and not leased by anyone; returns the
+    /// names leased, most overdue first. Recording the fetch releases the
+    /// lease; a node that dies loses its leases at `until`. This is how
+    /// several daemons on one database share the fetching, each source
+    /// fetched by one of them.
+    fn claim_due(
+        &mut self,
+        owner: &str,
+        names: &[String],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Claims the digest of `date` (`YYYY-MM-DD`) at the schedule's tick
+    /// `tick` for `owner` until `until`: `Ok(None)` when claimed,
+    /// `Ok(Some(held))` when another node holds that tick or has written
+    /// it. Exactly one node runs each digest tick; a node that dies
+    /// mid-digest lets another take the tick once its claim lapses.
+    fn claim_digest(
+        &mut self,
+        date: &str,
+        owner: &str,
+        tick: DateTime<Utc>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DigestHeld>, StoreError>;
+    /// Marks `owner`'s digest of `date` at `tick` done: no node runs that
+    /// tick again.
+    fn finish_digest(
+        &mut self,
+        date: &str,
+        tick: DateTime<Utc>,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Drops every lease `owner` holds: a node that restarts takes back at
+    /// once what it was fetching when it stopped. How many were held.
+    fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError>;
     /// Moves a source's next polling time.
     fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// New items a source brought since `since` (for the polling policy).
@@ -294,6 +342,38 @@ impl Storage for Store {
     }
     fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
         on_backend!(self, s => s.enrich_item(id, patch))
+    }
+    fn claim_due(
+        &mut self,
+        owner: &str,
+        names: &[String],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        on_backend!(self, s => s.claim_due(owner, names, now, until, limit))
+    }
+    fn claim_digest(
+        &mut self,
+        date: &str,
+        owner: &str,
+        tick: DateTime<Utc>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DigestHeld>, StoreError> {
+        on_backend!(self, s => s.claim_digest(date, owner, tick, now, until))
+    }
+    fn finish_digest(
+        &mut self,
+        date: &str,
+        tick: DateTime<Utc>,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.finish_digest(date, tick, owner, at))
+    }
+    fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.release_leases(owner))
     }
     fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         on_backend!(self, s => s.set_next_fetch(source, at))

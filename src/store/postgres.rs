@@ -105,6 +105,19 @@ const MIGRATIONS: &[&str] = &[
         published_at BIGINT,
         canonical TEXT
     );",
+    // 2: fetch leases, so that nodes share the fetching
+    "ALTER TABLE sources ADD COLUMN lease_owner TEXT;
+    ALTER TABLE sources ADD COLUMN lease_until BIGINT;
+    CREATE INDEX sources_due ON sources(next_fetch_at NULLS FIRST, id);",
+    // 3: who writes each date's digest
+    "CREATE TABLE digest_claims (
+        date TEXT NOT NULL,
+        tick BIGINT NOT NULL,
+        owner TEXT NOT NULL,
+        claimed_until BIGINT NOT NULL,
+        done_at BIGINT,
+        PRIMARY KEY (date, tick)
+    );",
 ];
 
 /// The advisory lock that lets one node at a time migrate the schema.
@@ -144,16 +157,30 @@ pub fn redacted(url: &str) -> String {
 }
 
 impl PgStore {
-    /// Connects and brings the schema up to date (one node at a time).
+    /// Connects and brings the schema up to date (one node at a time). The
+    /// connection is made on the store's own thread, so this may be called
+    /// from anywhere, async code included.
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
         let shown = redacted(url);
-        let err = |source| StoreError::Postgres { url: shown.clone(), source };
-        let mut client = Client::connect(url, NoTls).map_err(err)?;
-        migrate(&mut client, &shown)?;
+        let (url, thread_shown) = (url.to_string(), shown.clone());
+        let (ready, started) = mpsc::sync_channel::<Result<(), StoreError>>(1);
         let (jobs, inbox) = mpsc::channel::<Job>();
         let worker = thread::Builder::new()
             .name("tidings-postgres".into())
             .spawn(move || {
+                let opened = Client::connect(&url, NoTls)
+                    .map_err(|source| StoreError::Postgres { url: thread_shown.clone(), source })
+                    .and_then(|mut client| migrate(&mut client, &thread_shown).map(|()| client));
+                let client = match opened {
+                    Ok(client) => {
+                        let _ = ready.send(Ok(()));
+                        client
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
                 let mut session = Session { client, statements: HashMap::new(), in_batch: false };
                 for job in inbox {
                     // A panicking job fails its own call (its answer is never
@@ -162,7 +189,12 @@ impl PgStore {
                 }
             })
             .map_err(|e| StoreError::Disconnected { url: shown.clone(), why: e.to_string() })?;
-        Ok(PgStore { jobs: Some(jobs), worker: Some(worker), url: shown })
+        let store = PgStore { jobs: Some(jobs), worker: Some(worker), url: shown.clone() };
+        match started.recv() {
+            Ok(Ok(())) => Ok(store),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(StoreError::Disconnected { url: shown, why: "its thread stopped while connecting".into() }),
+        }
     }
 
     /// Whether the server answers a trivial query.
@@ -200,6 +232,12 @@ impl Drop for PgStore {
 
 fn migrate(client: &mut Client, url: &str) -> Result<(), StoreError> {
     let err = |source| StoreError::Postgres { url: url.to_string(), source };
+    let known = MIGRATIONS.len() as i64;
+    // A current schema needs no lock (the daemon connects for each job).
+    let current = client.query_opt("SELECT version FROM tidings_schema WHERE version = $1", &[&known]);
+    if matches!(current, Ok(Some(_))) {
+        return Ok(());
+    }
     let mut tx = client.transaction().map_err(err)?;
     // Held until commit: a second node starting now waits, then finds the
     // schema current.
@@ -210,7 +248,6 @@ fn migrate(client: &mut Client, url: &str) -> Result<(), StoreError> {
         tx.execute("INSERT INTO tidings_schema (version) VALUES (0)", &[]).map_err(err)?;
     }
     let found = found.unwrap_or(0);
-    let known = MIGRATIONS.len() as i64;
     if found > known {
         return Err(StoreError::TooNew { database: url.to_string(), found, known });
     }
@@ -355,7 +392,8 @@ fn apply_record(s: &mut Session, id: i64, record: &FetchRecord, at: i64, next: O
             s.execute(
                 "UPDATE sources SET etag = COALESCE($2, etag), last_modified = COALESCE($3, last_modified),
                  last_status = $4, last_error = NULL, last_fetch_at = $5, last_success_at = $5,
-                 consecutive_failures = 0, next_fetch_at = $6, retry_after_until = NULL WHERE id = $1",
+                 consecutive_failures = 0, next_fetch_at = $6, retry_after_until = NULL,
+                 lease_owner = NULL, lease_until = NULL WHERE id = $1",
                 &[&id, etag, last_modified, &status, &at, &next],
             )?;
             if let FetchRecord::Fetched { body_hash, .. } = record {
@@ -366,8 +404,8 @@ fn apply_record(s: &mut Session, id: i64, record: &FetchRecord, at: i64, next: O
             let until = retry_after.map(|t| t.timestamp());
             s.execute(
                 "UPDATE sources SET last_status = 'failed', last_error = $2, last_fetch_at = $3,
-                 consecutive_failures = consecutive_failures + 1, retry_after_until = $4, next_fetch_at = $5
-                 WHERE id = $1",
+                 consecutive_failures = consecutive_failures + 1, retry_after_until = $4, next_fetch_at = $5,
+                 lease_owner = NULL, lease_until = NULL WHERE id = $1",
                 &[&id, error, &at, &until, &next],
             )?;
         }
@@ -716,6 +754,105 @@ impl Storage for PgStore {
                     s.execute("UPDATE items SET summary_html = $2, text = $3 WHERE id = $1", &[&id, summary, text])?;
                 }
                 Ok(None)
+            })
+        })
+    }
+
+    fn claim_due(
+        &mut self,
+        owner: &str,
+        names: &[String],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let (owner, names) = (owner.to_string(), names.to_vec());
+        let (now, until) = (now.timestamp(), until.timestamp());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |s| {
+            s.atomic(|s| {
+                // SKIP LOCKED: rows another node is claiming right now are
+                // left to it, not waited for.
+                let rows = s.query(
+                    "UPDATE sources SET lease_owner = $1, lease_until = $2 WHERE id IN (
+                       SELECT id FROM sources
+                       WHERE name = ANY($3)
+                         AND (next_fetch_at IS NULL OR next_fetch_at <= $4)
+                         AND (retry_after_until IS NULL OR retry_after_until <= $4)
+                         AND (lease_until IS NULL OR lease_until <= $4)
+                       ORDER BY next_fetch_at NULLS FIRST, id LIMIT $5
+                       FOR UPDATE SKIP LOCKED)
+                     RETURNING name, next_fetch_at, id",
+                    &[&owner, &until, &names, &now, &limit],
+                )?;
+                let mut got: Vec<(String, Option<i64>, i64)> =
+                    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<PgResult<_>>()?;
+                got.sort_by_key(|(_, next, id)| (next.is_some(), *next, *id));
+                Ok(got.into_iter().map(|(name, _, _)| name).collect())
+            })
+        })
+    }
+
+    fn claim_digest(
+        &mut self,
+        date: &str,
+        owner: &str,
+        tick: DateTime<Utc>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<super::DigestHeld>, StoreError> {
+        let (date, owner) = (date.to_string(), owner.to_string());
+        let (tick, now, until) = (tick.timestamp(), now.timestamp(), until.timestamp());
+        self.call(move |s| {
+            s.atomic(|s| {
+                // The row lock makes two nodes' claims of one date take turns.
+                let claimed = s.execute(
+                    "INSERT INTO digest_claims (date, tick, owner, claimed_until) VALUES ($1, $5, $2, $3)
+                 ON CONFLICT (date, tick) DO UPDATE SET owner = excluded.owner, claimed_until = excluded.claimed_until
+                 WHERE digest_claims.done_at IS NULL
+                   AND (digest_claims.claimed_until <= $4 OR digest_claims.owner = excluded.owner)",
+                    &[&date, &owner, &until, &now, &tick],
+                )?;
+                if claimed > 0 {
+                    return Ok(None);
+                }
+                let r = s.query_one(
+                    "SELECT owner, claimed_until, done_at FROM digest_claims WHERE date = $1 AND tick = $2",
+                    &[&date, &tick],
+                )?;
+                let done: Option<i64> = r.try_get(2)?;
+                Ok(Some(super::DigestHeld {
+                    owner: r.try_get(0)?,
+                    until: if done.is_some() { None } else { from_ts(r.try_get(1)?) },
+                }))
+            })
+        })
+    }
+
+    fn finish_digest(
+        &mut self,
+        date: &str,
+        tick: DateTime<Utc>,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (date, owner, tick) = (date.to_string(), owner.to_string(), tick.timestamp());
+        self.call(move |s| {
+            s.atomic(|s| {
+                s.execute(
+                    "UPDATE digest_claims SET done_at = $4 WHERE date = $1 AND tick = $2 AND owner = $3",
+                    &[&date, &tick, &owner, &at.timestamp()],
+                )
+                .map(|_| ())
+            })
+        })
+    }
+
+    fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {
+        let owner = owner.to_string();
+        self.call(move |s| {
+            s.atomic(|s| {
+                s.execute("UPDATE sources SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1", &[&owner])
             })
         })
     }

@@ -98,6 +98,18 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 5: the last stored body's hash, to skip unchanged feeds without ETags
     "ALTER TABLE sources ADD COLUMN body_hash TEXT;",
+    // 6: fetch leases (one node here, the same contract as PostgreSQL's)
+    "ALTER TABLE sources ADD COLUMN lease_owner TEXT;
+    ALTER TABLE sources ADD COLUMN lease_until INTEGER;",
+    // 7: who writes each date's digest
+    "CREATE TABLE digest_claims (
+        date TEXT NOT NULL,
+        tick INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        claimed_until INTEGER NOT NULL,
+        done_at INTEGER,
+        PRIMARY KEY (date, tick)
+    );",
 ];
 
 const ITEM_COLUMNS: &str =
@@ -265,7 +277,8 @@ fn apply_record(
             tx.prepare_cached(
                 "UPDATE sources SET etag = COALESCE(?2, etag), last_modified = COALESCE(?3, last_modified),
                  last_status = ?4, last_error = NULL, last_fetch_at = ?5, last_success_at = ?5,
-                 consecutive_failures = 0, next_fetch_at = ?6, retry_after_until = NULL WHERE id = ?1",
+                 consecutive_failures = 0, next_fetch_at = ?6, retry_after_until = NULL,
+                 lease_owner = NULL, lease_until = NULL WHERE id = ?1",
             )?
             .execute(params![source_id, etag, last_modified, status, at, next])?;
             if let FetchRecord::Fetched { body_hash, .. } = record {
@@ -276,8 +289,8 @@ fn apply_record(
         FetchRecord::Failed { error, retry_after } => {
             tx.prepare_cached(
                 "UPDATE sources SET last_status = 'failed', last_error = ?2, last_fetch_at = ?3,
-                 consecutive_failures = consecutive_failures + 1, retry_after_until = ?4, next_fetch_at = ?5
-                 WHERE id = ?1",
+                 consecutive_failures = consecutive_failures + 1, retry_after_until = ?4, next_fetch_at = ?5,
+                 lease_owner = NULL, lease_until = NULL WHERE id = ?1",
             )?
             .execute(params![source_id, error, at, retry_after.map(ts), next])?;
         }
@@ -578,6 +591,100 @@ impl Storage for SqliteStore {
             Ok(None)
         })();
         result.map_err(|e| self.err(e))
+    }
+
+    fn claim_due(
+        &mut self,
+        owner: &str,
+        names: &[String],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let names = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let run = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare_cached(
+                "UPDATE sources SET lease_owner = ?1, lease_until = ?2 WHERE id IN (
+                   SELECT id FROM sources
+                   WHERE name IN (SELECT value FROM json_each(?3))
+                     AND (next_fetch_at IS NULL OR next_fetch_at <= ?4)
+                     AND (retry_after_until IS NULL OR retry_after_until <= ?4)
+                     AND (lease_until IS NULL OR lease_until <= ?4)
+                   ORDER BY next_fetch_at NULLS FIRST, id LIMIT ?5)
+                 RETURNING name, next_fetch_at, id",
+            )?;
+            let mut rows: Vec<(String, Option<i64>, i64)> = stmt
+                .query_map(params![owner, ts(until), names, ts(now), limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            rows.sort_by_key(|(_, next, id)| (next.is_some(), *next, *id));
+            Ok(rows.into_iter().map(|(name, _, _)| name).collect())
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn claim_digest(
+        &mut self,
+        date: &str,
+        owner: &str,
+        tick: DateTime<Utc>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<super::DigestHeld>, StoreError> {
+        let conn = &mut self.conn;
+        let mut run = || -> rusqlite::Result<Option<super::DigestHeld>> {
+            let tx = conn.transaction()?;
+            let claimed = tx.execute(
+                "INSERT INTO digest_claims (date, tick, owner, claimed_until) VALUES (?1, ?5, ?2, ?3)
+                 ON CONFLICT (date, tick) DO UPDATE SET owner = excluded.owner, claimed_until = excluded.claimed_until
+                 WHERE digest_claims.done_at IS NULL
+                   AND (digest_claims.claimed_until <= ?4 OR digest_claims.owner = excluded.owner)",
+                params![date, owner, ts(until), ts(now), ts(tick)],
+            )?;
+            let held = if claimed > 0 {
+                None
+            } else {
+                let key = params![date, ts(tick)];
+                tx.query_row(
+                    "SELECT owner, claimed_until, done_at FROM digest_claims WHERE date = ?1 AND tick = ?2",
+                    key,
+                    |r| {
+                        let done: Option<i64> = r.get(2)?;
+                        Ok(Some(super::DigestHeld {
+                            owner: r.get(0)?,
+                            until: if done.is_some() { None } else { from_ts(r.get(1)?) },
+                        }))
+                    },
+                )?
+            };
+            tx.commit()?;
+            Ok(held)
+        };
+        let result = run();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn finish_digest(
+        &mut self,
+        date: &str,
+        tick: DateTime<Utc>,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE digest_claims SET done_at = ?4 WHERE date = ?1 AND tick = ?2 AND owner = ?3",
+                params![date, ts(tick), owner, ts(at)],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {
+        self.conn
+            .execute("UPDATE sources SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1", [owner])
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
     }
 
     fn set_next_fetch(&mut self, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

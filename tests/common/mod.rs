@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -58,7 +60,7 @@ impl FixtureServer {
     }
 
     /// Serves `body` at `/body/<name>` with the given extra headers (a
-    /// `:status` entry sets the status code).
+    /// `:status` entry sets the status code, `:delay-ms` delays the answer).
     pub fn put(&self, name: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> String {
         let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         self.bodies.lock().unwrap().insert(name.to_string(), (body, headers));
@@ -229,10 +231,17 @@ async fn registered(State(s): State<AppState>, UrlPath(name): UrlPath<String>, h
     let Some((body, headers)) = s.bodies.lock().unwrap().get(&name).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // `:delay-ms` answers that much later.
+    if let Some(ms) = headers.iter().find(|(k, _)| k == ":delay-ms").and_then(|(_, v)| v.parse().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let mut resp = body.into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
     for (k, v) in headers {
         // `:status` sets the response's status instead of a header.
+        if k == ":delay-ms" {
+            continue;
+        }
         if k == ":status" {
             *resp.status_mut() = v.parse().ok().and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(StatusCode::OK);
             continue;

@@ -1,0 +1,231 @@
+//! Several daemons on one PostgreSQL database: fetch rounds of two nodes at
+//! once share the due sources, each fetched by exactly one of them, and a
+//! node that died leaves its sources to the others once its leases expire.
+//! The feeds come from the fixture server on 127.0.0.1; each node is a
+//! `fetch` round as the daemon runs it (`only_due`), with its own
+//! connection and its own node name.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::pg::PgDatabase;
+use tidings::config;
+use tidings::ingest::{self, RunOptions, SourceOutcome};
+use tidings::store::{Storage, Store};
+
+fn feed(i: usize) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>源{i}</title><link>https://s{i}.example.cn/</link>\
+         <item><title>第{i}条甲</title><link>https://s{i}.example.cn/a</link><pubDate>Tue, 01 Apr 2025 08:00:00 +0800</pubDate></item>\
+         <item><title>第{i}条乙</title><link>https://s{i}.example.cn/b</link><pubDate>Tue, 01 Apr 2025 09:00:00 +0800</pubDate></item>\
+         </channel></rss>"
+    )
+    .into_bytes()
+}
+
+/// A config for `n` sources served slowly enough that rounds overlap, on
+/// the database at `url`.
+fn setup(server: &common::FixtureServer, dir: &Path, url: &str, n: usize) -> std::path::PathBuf {
+    let sources: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("s{i:02}"), server.put(&format!("s{i:02}"), feed(i), &[(":delay-ms", "150")])))
+        .collect();
+    let named: Vec<(&str, String)> = sources.iter().map(|(n, u)| (n.as_str(), u.clone())).collect();
+    let cfg = common::write_config(dir, &named, "concurrency = 2\nper_host_concurrency = 2\ntimeout_secs = 5");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("database = \"data/t.sqlite\"", &format!("database = \"{url}\""));
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// One node's fetch round, as the daemon runs it.
+async fn round(cfg: &Path, node: &str, now: Option<DateTime<Utc>>) -> HashMap<String, SourceOutcome> {
+    let loaded = config::load_all(cfg).unwrap();
+    let store = tidings::store::open(&loaded.config.storage).unwrap();
+    assert!(matches!(store, Store::Postgres(_)), "the config selects PostgreSQL");
+    let options = RunOptions { only_due: true, node: Some(node), now, ..Default::default() };
+    let (report, _) = ingest::run(&loaded.config, &loaded.sources, store, options, Box::new(|_| {})).await.unwrap();
+    report.sources.into_iter().map(|s| (s.name, s.outcome)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_a_round_and_fetch_nothing_twice() {
+    let server = common::start(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = PgDatabase::create();
+    let n = 24;
+    let cfg = setup(&server, dir.path(), &db.url(), n);
+    // The schema and the sources are in place before the race starts.
+    let loaded = config::load_all(&cfg).unwrap();
+    let pairs: Vec<(String, String)> = loaded.sources.iter().map(|s| (s.name.clone(), s.location.as_url())).collect();
+    tidings::store::open(&loaded.config.storage).unwrap().sync_sources(&pairs).unwrap();
+
+    let (a, b) = tokio::join!(round(&cfg, "node-a", None), round(&cfg, "node-b", None));
+    let (names_a, names_b): (HashSet<&String>, HashSet<&String>) = (a.keys().collect(), b.keys().collect());
+    assert!(names_a.is_disjoint(&names_b), "fetched by both: {:?}", names_a.intersection(&names_b).collect::<Vec<_>>());
+    assert_eq!(names_a.len() + names_b.len(), n, "every due source fetched by one node");
+    assert!(
+        !names_a.is_empty() && !names_b.is_empty(),
+        "both nodes took a share: {} and {}",
+        names_a.len(),
+        names_b.len()
+    );
+    for i in 0..n {
+        assert_eq!(server.hits(&format!("/body/s{i:02}")), 1, "source s{i:02} asked once");
+    }
+    assert!(a.values().chain(b.values()).all(|o| matches!(o, SourceOutcome::Stored(s) if s.new == 2)), "{a:?} {b:?}");
+
+    // Each item once in the shared database, every source released and scheduled.
+    let loaded = config::load_all(&cfg).unwrap();
+    let store = tidings::store::open(&loaded.config.storage).unwrap();
+    let states = store.source_states().unwrap();
+    assert_eq!(states.iter().map(|s| s.item_count).sum::<u64>(), 2 * n as u64);
+    assert!(states.iter().all(|s| s.last_status.as_deref() == Some("ok") && s.next_fetch_at.is_some()));
+    // Nothing is due now: another round on either node fetches nothing.
+    assert!(round(&cfg, "node-a", None).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_sources_go_to_the_others_when_its_leases_expire() {
+    let server = common::start(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = PgDatabase::create();
+    let cfg = setup(&server, dir.path(), &db.url(), 6);
+    let loaded = config::load_all(&cfg).unwrap();
+    let names: Vec<String> = loaded.sources.iter().map(|s| s.name.clone()).collect();
+    let mut store = tidings::store::open(&loaded.config.storage).unwrap();
+    let pairs: Vec<(String, String)> = loaded.sources.iter().map(|s| (s.name.clone(), s.location.as_url())).collect();
+    store.sync_sources(&pairs).unwrap();
+    // A node leases half the sources, then dies without fetching them.
+    let t0 = Utc::now();
+    let until = t0 + chrono::Duration::minutes(10);
+    let taken = store.claim_due("dead-node", &names, t0, until, 3).unwrap();
+    assert_eq!(taken.len(), 3);
+    drop(store);
+
+    // While its leases hold, the survivor fetches only the rest...
+    let now = round(&cfg, "survivor", Some(t0 + chrono::Duration::minutes(1))).await;
+    let got: HashSet<&String> = now.keys().collect();
+    assert_eq!(got.len(), 3);
+    assert!(taken.iter().all(|t| !got.contains(t)), "a leased source was fetched: {got:?}");
+    // ...and once they expire, the dead node's share too.
+    let later = round(&cfg, "survivor", Some(until + chrono::Duration::seconds(1))).await;
+    let mut fetched: Vec<&String> = later.keys().collect();
+    fetched.sort();
+    let mut want: Vec<&String> = taken.iter().collect();
+    want.sort();
+    assert_eq!(fetched, want);
+    for i in 0..6 {
+        assert_eq!(server.hits(&format!("/body/s{i:02}")), 1, "source s{i:02} asked once");
+    }
+}
+
+/// Two `tidings serve` processes on one database, digesting every two
+/// seconds: each tick's digest is written by one of them while the other
+/// skips it, and no feed is fetched twice by the pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_write_one_digest_and_fetch_each_source_once() {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let server = common::start(Duration::ZERO).await;
+    let db = PgDatabase::create();
+    let hour = chrono::Timelike::hour(&Utc::now()) as i64;
+    // A zone where it is about noon: today's window (closing 23:59) holds the fresh items.
+    let zone = match 12 - hour {
+        0 => "Etc/UTC".to_string(),
+        k if k > 0 => format!("Etc/GMT-{k}"),
+        k => format!("Etc/GMT+{}", -k),
+    };
+    let taxonomy = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/taxonomy.toml");
+    let sources: String = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|n| format!("[[source]]\nname = \"{n}\"\nurl = \"{}\"\n\n", server.url(&format!("/fresh/{n}"))))
+        .collect();
+    let mut nodes = Vec::new();
+    for node in ["node-a", "node-b"] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::write(dir.path().join("sources.toml"), &sources).unwrap();
+        let config = format!(
+            "[site]\nbase_url = \"http://127.0.0.1:{port}/\"\ntimezone = \"{zone}\"\n\n\
+             [storage]\ndatabase = \"{}\"\n\n[output]\ndir = \"site\"\n\n[digest]\ntime = \"23:59\"\n\n\
+             [schedule]\nfetch = \"*/1 * * * * *\"\ndigest = \"*/2 * * * * *\"\n\n[fetch]\ntimeout_secs = 5\n\n\
+             [serve]\nlisten = \"127.0.0.1:{port}\"\n\n[taxonomy]\nfile = \"{}\"\n\n[sources]\nfile = \"sources.toml\"\n",
+            db.url(),
+            taxonomy.display(),
+        );
+        std::fs::write(dir.path().join("tidings.toml"), config).unwrap();
+        let log = dir.path().join("serve.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(dir.path().join("tidings.toml"))
+            .arg("serve")
+            .env("RUST_LOG", "info")
+            .env("TIDINGS_NODE_ID", node)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        nodes.push((node, dir, log, child));
+    }
+    let posts = |dir: &Path| std::fs::read_dir(dir.join("site/_posts")).map(|d| d.count()).unwrap_or(0);
+    let started = Instant::now();
+    while nodes.iter().all(|(_, dir, _, _)| posts(dir.path()) == 0) {
+        assert!(started.elapsed() < Duration::from_secs(40), "no digest written in 40 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Several more digest ticks on both nodes.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for (_, _, _, child) in nodes.iter_mut() {
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    }
+    for (_, _, _, child) in nodes.iter_mut() {
+        let _ = child.wait();
+    }
+    // Every tick's digest is run by one node; the other logs that it skipped it.
+    let ticks = |log: &str, what: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| l.contains(what))
+            .filter_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("tick=")).map(str::to_string))
+            .collect()
+    };
+    let logs: Vec<String> = nodes.iter().map(|(_, _, log, _)| std::fs::read_to_string(log).unwrap()).collect();
+    let run: Vec<Vec<String>> = logs.iter().map(|l| ticks(l, "stories=")).collect();
+    let skipped: Vec<Vec<String>> = logs.iter().map(|l| ticks(l, "another node has this date")).collect();
+    let mut all_run: Vec<&String> = run.iter().flatten().collect();
+    let total = all_run.len();
+    all_run.sort();
+    all_run.dedup();
+    assert_eq!(all_run.len(), total, "a tick digested by both nodes: {run:?}");
+    assert!(total >= 2, "several ticks digested: {run:?}");
+    let digest_lines: Vec<Vec<&str>> =
+        logs.iter().map(|l| l.lines().filter(|l| l.contains("digest")).collect()).collect();
+    // (A tick still running when the nodes were stopped is not in the logs.)
+    let last_run = all_run.last().map(|t| t.to_string()).unwrap_or_default();
+    for (mine, theirs) in [(0, 1), (1, 0)] {
+        for t in skipped[mine].iter().filter(|t| **t < last_run) {
+            assert!(
+                run[theirs].contains(t),
+                "node {mine} skipped tick {t}, which the other did not run: {digest_lines:#?}"
+            );
+        }
+    }
+    assert!(!skipped[0].is_empty() || !skipped[1].is_empty(), "the nodes never met at a tick: {logs:?}");
+    for n in ["alpha", "beta", "gamma"] {
+        assert_eq!(server.hits(&format!("/fresh/{n}")), 1, "{n} fetched once by the pair");
+    }
+    // The shared database holds one post for the date.
+    let url = db.url();
+    let posts_in_db: i64 = std::thread::spawn(move || {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        c.query_one("SELECT COUNT(*) FROM posts", &[]).unwrap().get(0)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(posts_in_db, 1);
+}
