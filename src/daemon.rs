@@ -255,6 +255,10 @@ async fn digest_job(shared: Arc<Shared>, work: Arc<AsyncMutex<()>>, date: NaiveD
         Ok(None) => {}
         Ok(Some(held)) => {
             tracing::info!(%date, tick = %tick.to_rfc3339(), holder = %held.owner, "digest: another node has this date");
+            // The cluster has this tick in hand: not overdue here.
+            if let Ok(mut last) = shared.last_digest_run.lock() {
+                *last = Some(Utc::now());
+            }
             if let Some(until) = held.until.filter(|u| *u - now < chrono::Duration::hours(6)) {
                 let wait = (until - now).to_std().unwrap_or_default() + Duration::from_secs(5);
                 drop(guard);

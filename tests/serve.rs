@@ -198,7 +198,11 @@ async fn serves_feeds_on_schedule_reloads_and_stops_cleanly() {
     // Health and metrics.
     let r = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    let health = r.text().await.unwrap();
+    assert!(health.starts_with("ok\nnode: ") && health.contains("database: sqlite (up)"), "{health}");
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tidings_node_info{node=\"") && metrics.contains("backend=\"sqlite\"} 1"), "{metrics}");
+    assert!(metrics.contains("\ntidings_database_up 1\n") && metrics.contains("\ntidings_leases_held "), "{metrics}");
     let value = |name: &str| -> f64 {
         metrics.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap())).unwrap_or(0.0)
     };

@@ -147,9 +147,11 @@ async fn two_daemons_write_one_digest_and_fetch_each_source_once() {
         .map(|n| format!("[[source]]\nname = \"{n}\"\nurl = \"{}\"\n\n", server.url(&format!("/fresh/{n}"))))
         .collect();
     let mut nodes = Vec::new();
+    let mut ports: HashMap<&str, u16> = HashMap::new();
     for node in ["node-a", "node-b"] {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        ports.insert(node, port);
         std::fs::write(dir.path().join("sources.toml"), &sources).unwrap();
         let config = format!(
             "[site]\nbase_url = \"http://127.0.0.1:{port}/\"\ntimezone = \"{zone}\"\n\n\
@@ -181,6 +183,18 @@ async fn two_daemons_write_one_digest_and_fetch_each_source_once() {
     }
     // Several more digest ticks on both nodes.
     tokio::time::sleep(Duration::from_secs(5)).await;
+    // Each node names itself and its shared database.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    for (node, _, _, port) in nodes.iter().map(|(n, d, l, _)| (n, d, l, ports[*n])) {
+        let health = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+        let health = health.text().await.unwrap();
+        assert!(health.contains(&format!("node: {node}\n")) && health.contains("database: postgres (up)"), "{health}");
+        let metrics =
+            client.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains(&format!("tidings_node_info{{node=\"{node}\",backend=\"postgres\"}} 1")), "{metrics}");
+    }
     for (_, _, _, child) in nodes.iter_mut() {
         let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
     }

@@ -64,6 +64,17 @@ impl Shared {
         self.store.lock().ok().and_then(|s| s.recent_posts(limit).ok()).unwrap_or_default()
     }
 
+    /// This node's name, backend, database health and leases held.
+    pub fn node(&self) -> NodeStatus {
+        let node = crate::ingest::node_id();
+        let Ok(store) = self.store.lock() else {
+            return NodeStatus { node, ..Default::default() };
+        };
+        let database_up = store.ping().is_ok();
+        let leases = store.leases_held(&node, Utc::now()).unwrap_or(0);
+        NodeStatus { node, backend: store.backend(), database_up, leases }
+    }
+
     /// `Err(reason)` when the database is unreachable or a scheduled digest
     /// is overdue by more than the grace period.
     pub fn health(&self, now: DateTime<Utc>) -> Result<(), String> {
@@ -286,16 +297,57 @@ async fn post_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPat
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     let s = shared.clone();
-    let health = tokio::task::spawn_blocking(move || s.health(Utc::now())).await;
-    match health {
-        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
-        Ok(Err(reason)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response(),
+    let checked = tokio::task::spawn_blocking(move || (s.health(Utc::now()), s.node())).await;
+    match checked {
+        Ok((Ok(()), node)) => (StatusCode::OK, format!("ok\n{}", node.lines())).into_response(),
+        Ok((Err(reason), node)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n{}", node.lines())).into_response()
+        }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "health check failed\n").into_response(),
     }
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], shared.metrics.render()).into_response()
+    let s = shared.clone();
+    let node = tokio::task::spawn_blocking(move || s.node()).await.unwrap_or_default();
+    let body = format!("{}{}", shared.metrics.render(), node.metrics());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}
+
+/// This node as `/healthz` and `/metrics` tell it.
+#[derive(Debug, Default)]
+pub struct NodeStatus {
+    pub node: String,
+    pub backend: &'static str,
+    pub database_up: bool,
+    pub leases: u64,
+}
+
+impl NodeStatus {
+    fn lines(&self) -> String {
+        format!(
+            "node: {}\ndatabase: {} ({})\nleases held: {}\n",
+            self.node,
+            self.backend,
+            if self.database_up { "up" } else { "down" },
+            self.leases
+        )
+    }
+
+    fn metrics(&self) -> String {
+        format!(
+            "# HELP tidings_node_info This node's name and storage backend.\n# TYPE tidings_node_info gauge\n\
+             tidings_node_info{{node=\"{}\",backend=\"{}\"}} 1\n\
+             # HELP tidings_database_up Whether the database answers.\n# TYPE tidings_database_up gauge\n\
+             tidings_database_up {}\n\
+             # HELP tidings_leases_held Sources this node holds fetch leases on.\n# TYPE tidings_leases_held gauge\n\
+             tidings_leases_held {}\n",
+            self.node.replace(['\\', '"', '\n'], "_"),
+            self.backend,
+            u8::from(self.database_up),
+            self.leases
+        )
+    }
 }
 
 #[cfg(test)]

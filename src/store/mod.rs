@@ -276,16 +276,6 @@ pub enum Store {
     Postgres(PgStore),
 }
 
-impl Store {
-    /// Whether the database answers a trivial query.
-    pub fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.ping(),
-            Store::Postgres(s) => s.ping(),
-        }
-    }
-}
-
 /// Calls the same method on whichever backend `self` holds.
 macro_rules! on_backend {
     ($self:ident, $s:ident => $call:expr) => {
@@ -294,6 +284,26 @@ macro_rules! on_backend {
             Store::Postgres($s) => $call,
         }
     };
+}
+
+impl Store {
+    /// Whether the database answers a trivial query.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, s => s.ping())
+    }
+
+    /// How many sources `owner` holds leases on at `now`.
+    pub fn leases_held(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.leases_held(owner, now))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
 }
 
 impl Storage for Store {

@@ -202,6 +202,20 @@ impl PgStore {
         self.call(|s| s.client.simple_query("SELECT 1").map(|_| ()))
     }
 
+    /// How many sources `owner` holds leases on at `now`.
+    pub fn leases_held(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let owner = owner.to_string();
+        self.call(move |s| {
+            let n: i64 = s
+                .query_one(
+                    "SELECT COUNT(*) FROM sources WHERE lease_owner = $1 AND lease_until > $2",
+                    &[&owner, &now.timestamp()],
+                )?
+                .try_get(0)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
     /// Runs `work` on the connection's thread and waits for its answer.
     fn call<T: Send + 'static>(
         &self,

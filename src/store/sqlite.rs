@@ -253,6 +253,18 @@ impl SqliteStore {
         self.conn.query_row("SELECT 1", [], |_| Ok(())).map_err(|e| self.err(e))
     }
 
+    /// How many sources `owner` holds leases on at `now`.
+    pub fn leases_held(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM sources WHERE lease_owner = ?1 AND lease_until > ?2",
+                params![owner, ts(now)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// The underlying connection, for read-only queries of later stages and tests.
     pub fn connection(&self) -> &Connection {
         &self.conn
