@@ -79,6 +79,14 @@ enum Command {
         /// Only the stories holding these item links.
         urls: Vec<String>,
     },
+    /// Copy this installation's SQLite database (sources with their fetch
+    /// state, items, posts, article pages) into PostgreSQL; run again, it
+    /// copies only what is missing.
+    Migrate {
+        /// The PostgreSQL database to fill, postgres://user@host/db (it must exist).
+        #[arg(long)]
+        to: String,
+    },
     /// Fetch, then write the day's digest post and the feeds.
     Digest {
         /// The day to digest, YYYY-MM-DD (default: today in the site's timezone).
@@ -199,6 +207,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
             let rep = runtime.block_on(daily::run(&loaded, &mut store, date, fetcher.as_ref()))?;
             print!("{}", report::daily_summary(&rep));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { to } => {
+            let loaded = config::load_all(&cli.config)?;
+            let storage = &loaded.config.storage;
+            if let Some(url) = storage.postgres_url() {
+                anyhow::bail!(
+                    "the config's database is already PostgreSQL ({}); migrate reads a SQLite database",
+                    tidings::store::redacted(url)
+                );
+            }
+            if !tidings::config::is_postgres_url(&to) {
+                anyhow::bail!("--to must be a postgres:// or postgresql:// URL");
+            }
+            let from = tidings::store::SqliteStore::open(
+                &storage.database,
+                std::time::Duration::from_secs(storage.busy_timeout_secs),
+            )
+            .with_context(|| format!("opening database {}", storage.database.display()))?;
+            let dest = tidings::store::PgStore::connect(&to)?;
+            let report = tidings::store::copy::sqlite_to_postgres(&from, &dest)?;
+            println!("{} → {}", storage.database.display(), tidings::store::redacted(&to));
+            print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { date, urls } => {

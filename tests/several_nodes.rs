@@ -243,3 +243,69 @@ async fn two_daemons_write_one_digest_and_fetch_each_source_once() {
     .unwrap();
     assert_eq!(posts_in_db, 1);
 }
+
+/// `tidings migrate --to`: a SQLite installation with the demo's digest
+/// copied into PostgreSQL, counted, idempotent, and digesting there to the
+/// same post.
+#[test]
+fn migrate_copies_a_sqlite_installation_once() {
+    use std::process::Command;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sources.toml"), common::demo_sources_toml()).unwrap();
+    let taxonomy = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/taxonomy.toml");
+    let config = |db: &str, out: &str| {
+        format!(
+            "[site]\nbase_url = \"https://news.example.org/\"\ntimezone = \"Asia/Shanghai\"\n\n\
+             [storage]\ndatabase = \"{db}\"\n\n[output]\ndir = \"{out}\"\n\n[fetch]\nallow_private_addresses = true\n\n\
+             [taxonomy]\nfile = \"{}\"\n\n[sources]\nfile = \"sources.toml\"\n",
+            taxonomy.display()
+        )
+    };
+    let pg = PgDatabase::create();
+    let sqlite_cfg = dir.path().join("sqlite.toml");
+    let pg_cfg = dir.path().join("pg.toml");
+    std::fs::write(&sqlite_cfg, config("db/t.sqlite", "site-sqlite")).unwrap();
+    std::fs::write(&pg_cfg, config(&pg.url(), "site-pg")).unwrap();
+    let tidings = |cfg: &Path, args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .arg("--config")
+            .arg(cfg)
+            .args(args)
+            .env_remove("TIDINGS_DATABASE_URL")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "tidings {args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    tidings(&sqlite_cfg, &["digest", "--date", "2025-04-02"]);
+
+    let counts = |report: &str, kind: &str| -> (u64, u64) {
+        let line = report.lines().find(|l| l.starts_with(kind)).unwrap_or_else(|| panic!("no {kind} in {report}"));
+        let n: Vec<u64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        (n[0], n[1])
+    };
+    let first = tidings(&sqlite_cfg, &["migrate", "--to", &pg.url()]);
+    let (sources, copied) = counts(&first, "sources");
+    assert_eq!((sources, copied), (8, 8), "{first}");
+    let (items, copied) = counts(&first, "items");
+    assert!(items > 20 && copied == items, "{first}");
+    assert_eq!(counts(&first, "posts"), (1, 1), "{first}");
+    let (stories, copied) = counts(&first, "stories");
+    assert!(stories >= 6 && copied == stories, "{first}");
+    // Again: everything is there already.
+    let again = tidings(&sqlite_cfg, &["migrate", "--to", &pg.url()]);
+    for kind in ["sources", "items", "posts", "stories", "article pages"] {
+        assert_eq!(counts(&again, kind).1, 0, "{kind} copied twice: {again}");
+    }
+
+    // On PostgreSQL, the fetch state came along and the day digests the same.
+    let sqlite = tidings::store::open(&config::load_all(&sqlite_cfg).unwrap().config.storage).unwrap();
+    let postgres = tidings::store::open(&config::load_all(&pg_cfg).unwrap().config.storage).unwrap();
+    assert_eq!(sqlite.source_states().unwrap(), postgres.source_states().unwrap());
+    drop((sqlite, postgres));
+    tidings(&pg_cfg, &["digest", "--date", "2025-04-02", "--no-fetch"]);
+    let post = |out: &str| std::fs::read_to_string(dir.path().join(out).join("_posts/2025-04-02-ai-daily.md")).unwrap();
+    assert_eq!(post("site-pg"), post("site-sqlite"));
+}

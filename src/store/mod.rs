@@ -3,6 +3,7 @@
 //! (one file, one node) and [`PgStore`] (one PostgreSQL database that
 //! several daemons can share). [`open`] picks one from the config.
 
+pub mod copy;
 mod postgres;
 mod sqlite;
 

@@ -216,6 +216,151 @@ impl PgStore {
         })
     }
 
+    /// Adds the sources it lacks (by name), with their fetch state; how many.
+    pub fn import_sources(&self, rows: Vec<super::copy::SourceRow>) -> Result<u64, StoreError> {
+        self.call(move |s| {
+            s.atomic(|s| {
+                let mut added = 0;
+                for r in &rows {
+                    added += s.execute(
+                        "INSERT INTO sources (name, url, etag, last_modified, last_status, last_error, last_fetch_at,
+                           last_success_at, consecutive_failures, next_fetch_at, retry_after_until, body_hash)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (name) DO NOTHING",
+                        &[
+                            &r.name,
+                            &r.url,
+                            &r.etag,
+                            &r.last_modified,
+                            &r.last_status,
+                            &r.last_error,
+                            &r.last_fetch_at,
+                            &r.last_success_at,
+                            &r.consecutive_failures,
+                            &r.next_fetch_at,
+                            &r.retry_after_until,
+                            &r.body_hash,
+                        ],
+                    )?;
+                }
+                Ok(added)
+            })
+        })
+    }
+
+    /// Adds the items it lacks (by source and key); how many.
+    pub fn import_items(&self, rows: Vec<super::copy::ItemRow>) -> Result<u64, StoreError> {
+        self.call(move |s| {
+            s.atomic(|s| {
+                let mut added = 0;
+                for r in &rows {
+                    added += s.execute(
+                        "INSERT INTO items (source_id, key, guid, url, title, summary_html, content_html, text, image,
+                           authors, categories, published_at, date_from_feed, updated_at, first_seen_at, changed_at,
+                           content_hash)
+                         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+                         FROM sources WHERE name = $1
+                         ON CONFLICT (source_id, key) DO NOTHING",
+                        &[
+                            &r.source,
+                            &r.key,
+                            &r.guid,
+                            &r.url,
+                            &r.title,
+                            &r.summary_html,
+                            &r.content_html,
+                            &r.text,
+                            &r.image,
+                            &r.authors,
+                            &r.categories,
+                            &r.published_at,
+                            &r.date_from_feed,
+                            &r.updated_at,
+                            &r.first_seen_at,
+                            &r.changed_at,
+                            &r.content_hash,
+                        ],
+                    )?;
+                }
+                Ok(added)
+            })
+        })
+    }
+
+    /// Adds a post it lacks (by date) with its stories and their items:
+    /// (whether the post was new, how many stories were).
+    pub fn import_post(&self, rows: super::copy::PostRows) -> Result<(bool, u64), StoreError> {
+        self.call(move |s| {
+            s.atomic(|s| {
+                let p = &rows.post;
+                let post_new = s.execute(
+                    "INSERT INTO posts (date, slug, title, description, tags, markdown, html, published_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (date) DO NOTHING",
+                    &[
+                        &p.date,
+                        &p.slug,
+                        &p.title,
+                        &p.description,
+                        &json(&p.tags),
+                        &p.markdown,
+                        &p.html,
+                        &p.published_at.timestamp(),
+                    ],
+                )? > 0;
+                let mut stories_new = 0;
+                for (story, items) in &rows.stories {
+                    let rank = i64::try_from(story.rank).unwrap_or(i64::MAX);
+                    let inserted = s.query_opt(
+                        "INSERT INTO stories (post_date, rank, headline, html, tags, published_at)
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (post_date, rank) DO NOTHING RETURNING id",
+                        &[
+                            &story.post_date,
+                            &rank,
+                            &story.headline,
+                            &story.html,
+                            &json(&story.tags),
+                            &story.published_at.timestamp(),
+                        ],
+                    )?;
+                    let Some(row) = inserted else { continue };
+                    stories_new += 1;
+                    let id: i64 = row.try_get(0)?;
+                    for (source, key) in items {
+                        s.execute(
+                            "INSERT INTO story_items (story_id, item_id)
+                             SELECT $1, i.id FROM items i JOIN sources so ON so.id = i.source_id
+                             WHERE so.name = $2 AND i.key = $3 ON CONFLICT DO NOTHING",
+                            &[&id, source, key],
+                        )?;
+                    }
+                    for tag in &story.tags {
+                        s.execute(
+                            "INSERT INTO story_tags (story_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            &[&id, tag],
+                        )?;
+                    }
+                }
+                Ok((post_new, stories_new))
+            })
+        })
+    }
+
+    /// Adds the article pages it lacks (by URL); how many.
+    pub fn import_pages(&self, rows: Vec<super::copy::PageRow>) -> Result<u64, StoreError> {
+        self.call(move |s| {
+            s.atomic(|s| {
+                let mut added = 0;
+                for r in &rows {
+                    added += s.execute(
+                        "INSERT INTO pages (url, fetched_at, image, description, published_at, canonical)
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (url) DO NOTHING",
+                        &[&r.url, &r.fetched_at, &r.image, &r.description, &r.published_at, &r.canonical],
+                    )?;
+                }
+                Ok(added)
+            })
+        })
+    }
+
     /// Runs `work` on the connection's thread and waits for its answer.
     fn call<T: Send + 'static>(
         &self,

@@ -253,6 +253,123 @@ impl SqliteStore {
         self.conn.query_row("SELECT 1", [], |_| Ok(())).map_err(|e| self.err(e))
     }
 
+    /// Every source with its fetch state, for [`super::copy`].
+    pub fn export_sources(&self) -> Result<Vec<super::copy::SourceRow>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<super::copy::SourceRow>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT name, url, etag, last_modified, last_status, last_error, last_fetch_at, last_success_at,
+                 consecutive_failures, next_fetch_at, retry_after_until, body_hash FROM sources ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(super::copy::SourceRow {
+                    name: r.get(0)?,
+                    url: r.get(1)?,
+                    etag: r.get(2)?,
+                    last_modified: r.get(3)?,
+                    last_status: r.get(4)?,
+                    last_error: r.get(5)?,
+                    last_fetch_at: r.get(6)?,
+                    last_success_at: r.get(7)?,
+                    consecutive_failures: r.get(8)?,
+                    next_fetch_at: r.get(9)?,
+                    retry_after_until: r.get(10)?,
+                    body_hash: r.get(11)?,
+                })
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Up to `limit` items with ids above `after`, in id order.
+    pub fn export_items(&self, after: i64, limit: usize) -> Result<Vec<super::copy::ItemRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let run = || -> rusqlite::Result<Vec<super::copy::ItemRow>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT i.id, s.name, i.key, i.guid, i.url, i.title, i.summary_html, i.content_html, i.text, i.image,
+                 i.authors, i.categories, i.published_at, i.date_from_feed, i.updated_at, i.first_seen_at,
+                 i.changed_at, i.content_hash
+                 FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id > ?1 ORDER BY i.id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit], |r| {
+                Ok(super::copy::ItemRow {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    key: r.get(2)?,
+                    guid: r.get(3)?,
+                    url: r.get(4)?,
+                    title: r.get(5)?,
+                    summary_html: r.get(6)?,
+                    content_html: r.get(7)?,
+                    text: r.get(8)?,
+                    image: r.get(9)?,
+                    authors: r.get(10)?,
+                    categories: r.get(11)?,
+                    published_at: r.get(12)?,
+                    date_from_feed: r.get(13)?,
+                    updated_at: r.get(14)?,
+                    first_seen_at: r.get(15)?,
+                    changed_at: r.get(16)?,
+                    content_hash: r.get(17)?,
+                })
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Every published post with its stories, their items named by source and key.
+    pub fn export_posts(&self) -> Result<Vec<super::copy::PostRows>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<super::copy::PostRows>> {
+            let mut posts = self.conn.prepare(
+                "SELECT date, slug, title, description, tags, markdown, html, published_at FROM posts ORDER BY date",
+            )?;
+            let mut stories = self
+                .conn
+                .prepare(&format!("SELECT {STORY_COLUMNS} FROM stories st WHERE st.post_date = ?1 ORDER BY st.rank"))?;
+            let mut items = self.conn.prepare(
+                "SELECT s.name, i.key FROM story_items si JOIN items i ON i.id = si.item_id
+                 JOIN sources s ON s.id = i.source_id WHERE si.story_id = ?1 ORDER BY i.id",
+            )?;
+            let found: Vec<PostRecord> = posts.query_map([], post_record)?.collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(found.len());
+            for post in found {
+                let its: Vec<(i64, StoryRecord)> =
+                    stories.query_map([&post.date], story_record)?.collect::<Result<_, _>>()?;
+                let mut with_items = Vec::with_capacity(its.len());
+                for (id, story) in its {
+                    let keys: Vec<(String, String)> =
+                        items.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                    with_items.push((story, keys));
+                }
+                out.push(super::copy::PostRows { post, stories: with_items });
+            }
+            Ok(out)
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Every cached article page.
+    pub fn export_pages(&self) -> Result<Vec<super::copy::PageRow>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<super::copy::PageRow>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT url, fetched_at, image, description, published_at, canonical FROM pages ORDER BY url",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(super::copy::PageRow {
+                    url: r.get(0)?,
+                    fetched_at: r.get(1)?,
+                    image: r.get(2)?,
+                    description: r.get(3)?,
+                    published_at: r.get(4)?,
+                    canonical: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
     /// How many sources `owner` holds leases on at `now`.
     pub fn leases_held(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.conn
