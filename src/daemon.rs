@@ -70,7 +70,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         last_digest_run: Mutex::new(None),
         started_at: Utc::now(),
         files: Mutex::default(),
+        mirrored: Mutex::default(),
     });
+    let shared_database = shared.store.lock().is_ok_and(|s| matches!(*s, Store::Postgres(_)));
 
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
@@ -119,6 +121,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
                         Err(_) => tracing::info!("fetch tick skipped: the previous run is still going"),
                     }
                 }
+                if shared_database && let Ok(guard) = work.clone().try_lock_owned() {
+                    jobs.spawn(mirror_job(shared.clone(), guard));
+                }
                 let now_watched = watched_files(&shared.config());
                 if now_watched != watched {
                     reload(&shared, &options.config_path, "files changed");
@@ -150,6 +155,33 @@ pub async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     let _ = server.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// On a shared database, brings this node's output files up to the posts
+/// another node (or this one) saved: every node serves the same feeds.
+async fn mirror_job(shared: Arc<Shared>, _guard: OwnedMutexGuard<()>) {
+    let s = shared.clone();
+    let mirrored = tokio::task::spawn_blocking(move || -> Result<Option<i64>, String> {
+        let store = s.store.lock().map_err(|_| "database handle poisoned".to_string())?;
+        let version = store.publication_version().map_err(|e| e.to_string())?;
+        let seen = s.mirrored.lock().map(|m| *m).unwrap_or(None);
+        if version == 0 || seen == Some(version) {
+            return Ok(None);
+        }
+        let loaded = s.config();
+        crate::publish::mirror(&loaded.config, &loaded.taxonomy, &*store).map_err(|e| e.to_string())?;
+        if let Ok(mut m) = s.mirrored.lock() {
+            *m = Some(version);
+        }
+        Ok(Some(version))
+    })
+    .await;
+    match mirrored {
+        Ok(Ok(Some(version))) => tracing::info!(version, "output brought up to the database"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "bringing the output up to the database failed"),
+        Err(e) => tracing::warn!(error = %e, "bringing the output up to the database failed"),
+    }
 }
 
 /// The next time a crontab expression fires after `now`, in `tz`.

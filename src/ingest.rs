@@ -899,6 +899,9 @@ mod tests {
         fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError> {
             self.inner.save_post(post, stories)
         }
+        fn publication_version(&self) -> Result<i64, StoreError> {
+            self.inner.publication_version()
+        }
         fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {
             self.inner.post(date)
         }

@@ -124,11 +124,12 @@ async fn a_dead_nodes_sources_go_to_the_others_when_its_leases_expire() {
     }
 }
 
-/// Two `tidings serve` processes on one database, digesting every two
-/// seconds: each tick's digest is written by one of them while the other
-/// skips it, and no feed is fetched twice by the pair.
+/// Three `tidings serve` processes on one database, two digesting every
+/// two seconds: each tick's digest is written by one of them while the
+/// other skips it, no feed is fetched twice, and all three (the third never
+/// digests) serve the same feed bytes with the same ETag.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_daemons_write_one_digest_and_fetch_each_source_once() {
+async fn daemons_write_each_digest_once_fetch_each_source_once_and_serve_one_feed() {
     use std::process::{Command, Stdio};
     use std::time::Instant;
 
@@ -148,7 +149,9 @@ async fn two_daemons_write_one_digest_and_fetch_each_source_once() {
         .collect();
     let mut nodes = Vec::new();
     let mut ports: HashMap<&str, u16> = HashMap::new();
-    for node in ["node-a", "node-b"] {
+    // node-c never digests (its schedule's next tick is next year): it only
+    // keeps a copy of what the others publish.
+    for (node, digest) in [("node-a", "*/2 * * * * *"), ("node-b", "*/2 * * * * *"), ("node-c", "0 0 1 1 *")] {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         ports.insert(node, port);
@@ -156,7 +159,7 @@ async fn two_daemons_write_one_digest_and_fetch_each_source_once() {
         let config = format!(
             "[site]\nbase_url = \"http://127.0.0.1:{port}/\"\ntimezone = \"{zone}\"\n\n\
              [storage]\ndatabase = \"{}\"\n\n[output]\ndir = \"site\"\n\n[digest]\ntime = \"23:59\"\n\n\
-             [schedule]\nfetch = \"*/1 * * * * *\"\ndigest = \"*/2 * * * * *\"\n\n[fetch]\ntimeout_secs = 5\n\n\
+             [schedule]\nfetch = \"*/1 * * * * *\"\ndigest = \"{digest}\"\n\n[fetch]\ntimeout_secs = 5\n\n\
              [serve]\nlisten = \"127.0.0.1:{port}\"\n\n[taxonomy]\nfile = \"{}\"\n\n[sources]\nfile = \"sources.toml\"\n",
             db.url(),
             taxonomy.display(),

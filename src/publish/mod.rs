@@ -159,6 +159,27 @@ pub fn publish<S: Storage>(
     Ok(out)
 }
 
+/// Brings a node's copy of the output up to the database: the feeds, tag
+/// feeds and the recent posts' files, each written only when its bytes
+/// changed. Nodes sharing a database each keep a copy this way; the same
+/// posts give the same bytes, so every node serves the same feed with the
+/// same ETag.
+pub fn mirror<S: Storage>(config: &Config, taxonomy: &Taxonomy, store: &S) -> Result<Published, PublishError> {
+    let mut staged = Staged::default();
+    let mut out = Published::default();
+    for post in store.recent_posts(config.digest.feed_posts.max(1))? {
+        let path = post_path(config, &post.date);
+        if std::fs::read(&path).ok().as_deref() != Some(post.markdown.as_bytes()) {
+            staged.stage(&path, post.markdown.as_bytes())?;
+            out.post.get_or_insert(path);
+        }
+    }
+    staged.commit()?;
+    let feeds = publish(config, taxonomy, store, None)?;
+    out.feeds = feeds.feeds;
+    Ok(out)
+}
+
 /// A post of the same date under an older slug would be a second post.
 fn remove_other_posts_of(path: &Path, date: &str) {
     let Some(dir) = path.parent() else { return };

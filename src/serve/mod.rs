@@ -41,6 +41,9 @@ pub struct Shared {
     /// Output files as last read, with their ETags: a request costs one
     /// `stat`, not a read and a hash, until the file is replaced.
     pub files: Mutex<HashMap<PathBuf, CachedFile>>,
+    /// The database's publication version this node's output was last
+    /// brought up to (nodes sharing a database).
+    pub mirrored: Mutex<Option<i64>>,
 }
 
 /// One output file in memory.
@@ -372,6 +375,7 @@ mod tests {
             last_digest_run: Mutex::new(None),
             started_at: at(0, 0),
             files: Mutex::default(),
+            mirrored: Mutex::default(),
         };
         assert!(shared.health(at(9, 10)).is_ok(), "within the grace period");
         let err = shared.health(at(12, 0)).unwrap_err();
@@ -402,6 +406,7 @@ mod tests {
             last_digest_run: Mutex::new(None),
             started_at: Utc::now(),
             files: Mutex::default(),
+            mirrored: Mutex::default(),
         };
         std::fs::write(&feed, "<rss>one</rss>").unwrap();
         let first = read_output(&shared, Path::new("feed.xml")).await.unwrap();

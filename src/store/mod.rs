@@ -253,6 +253,9 @@ pub trait Storage {
     /// Stores a post and its stories, replacing any earlier run for that date,
     /// in one transaction.
     fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError>;
+    /// A number that grows with every saved post: a node that sees it
+    /// change writes its copy of the output again.
+    fn publication_version(&self) -> Result<i64, StoreError>;
     /// The post of a date, if one was written.
     fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError>;
     /// The newest posts, newest first.
@@ -400,6 +403,9 @@ impl Storage for Store {
     }
     fn save_post(&mut self, post: &PostRecord, stories: &[StoryRecord]) -> Result<(), StoreError> {
         on_backend!(self, s => s.save_post(post, stories))
+    }
+    fn publication_version(&self) -> Result<i64, StoreError> {
+        on_backend!(self, s => s.publication_version())
     }
     fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {
         on_backend!(self, s => s.post(date))

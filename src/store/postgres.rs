@@ -118,6 +118,9 @@ const MIGRATIONS: &[&str] = &[
         done_at BIGINT,
         PRIMARY KEY (date, tick)
     );",
+    // 4: a counter of saved posts, for nodes keeping copies of the output
+    "CREATE TABLE publication (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+    INSERT INTO publication (id, version) VALUES (1, 0);",
 ];
 
 /// The advisory lock that lets one node at a time migrate the schema.
@@ -306,6 +309,9 @@ impl PgStore {
                         &p.published_at.timestamp(),
                     ],
                 )? > 0;
+                if post_new {
+                    s.execute("UPDATE publication SET version = version + 1", &[])?;
+                }
                 let mut stories_new = 0;
                 for (story, items) in &rows.stories {
                     let rank = i64::try_from(story.rank).unwrap_or(i64::MAX);
@@ -1085,6 +1091,7 @@ impl Storage for PgStore {
         self.call(move |s| {
             s.atomic(|s| {
                 s.execute("DELETE FROM posts WHERE date = $1", &[&post.date])?;
+                s.execute("UPDATE publication SET version = version + 1", &[])?;
                 s.execute(
                     "INSERT INTO posts (date, slug, title, description, tags, markdown, html, published_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -1131,6 +1138,10 @@ impl Storage for PgStore {
                 Ok(())
             })
         })
+    }
+
+    fn publication_version(&self) -> Result<i64, StoreError> {
+        self.call(|s| s.read(|s| s.query_one("SELECT version FROM publication", &[])?.try_get(0)))
     }
 
     fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {

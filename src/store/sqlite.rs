@@ -110,6 +110,9 @@ const MIGRATIONS: &[&str] = &[
         done_at INTEGER,
         PRIMARY KEY (date, tick)
     );",
+    // 8: a counter of saved posts, for nodes keeping copies of the output
+    "CREATE TABLE publication (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+    INSERT INTO publication (id, version) VALUES (1, 0);",
 ];
 
 const ITEM_COLUMNS: &str =
@@ -903,6 +906,7 @@ impl Storage for SqliteStore {
         let result = (|| {
             let tx = self.conn.transaction()?;
             tx.execute("DELETE FROM posts WHERE date = ?1", [&post.date])?;
+            tx.execute("UPDATE publication SET version = version + 1", [])?;
             tx.execute(
                 "INSERT INTO posts (date, slug, title, description, tags, markdown, html, published_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -943,6 +947,10 @@ impl Storage for SqliteStore {
             tx.commit()
         })();
         result.map_err(|e| self.err(e))
+    }
+
+    fn publication_version(&self) -> Result<i64, StoreError> {
+        self.conn.query_row("SELECT version FROM publication", [], |r| r.get(0)).map_err(|e| self.err(e))
     }
 
     fn post(&self, date: &str) -> Result<Option<PostRecord>, StoreError> {
