@@ -32,7 +32,7 @@ events { worker_connections 1024; }
 http {
     types { application/rss+xml xml; }
     default_type application/octet-stream;
-    log_format st '\$status \$request_uri';
+    log_format st '\$status \$request_uri \$msec';
     access_log $w/nginx/access.log st;
     client_body_temp_path $w/nginx/body;
     proxy_temp_path $w/nginx/proxy;

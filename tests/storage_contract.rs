@@ -84,6 +84,7 @@ contract!(
     sources_are_listed_in_byte_order,
     due_sources_are_leased_to_one_node_at_a_time,
     one_node_writes_a_dates_digest,
+    items_of_one_feed_that_are_one_item,
 );
 
 const OK: FetchRecord = FetchRecord::Fetched { etag: None, last_modified: None, body_hash: None };
@@ -437,6 +438,28 @@ fn one_node_writes_a_dates_digest(b: &Backend) {
     assert_eq!(other.claim_digest(day, "node-b", tick, much_later, much_later).unwrap(), held("node-b", None));
     // Finishing names the tick: the other tick's claim is untouched.
     assert_eq!(a.claim_digest(day, "node-a", next_tick, t0(), until).unwrap(), held("node-b", Some(until)));
+}
+
+fn items_of_one_feed_that_are_one_item(b: &Backend) {
+    let mut s = b.with_sources();
+    // Within one fetch: the second item links the first's page, the third
+    // repeats the second's content. One item, updated once.
+    let items = [
+        item("url:https://a/x", Some("https://a/x"), "x one"),
+        item("hash:2", Some("https://a/x"), "x two"),
+        item("guid:g", None, "x two"),
+    ];
+    let st = s.store_items("a", &items, &OK, t0(), None).unwrap();
+    assert_eq!((st.new, st.updated, st.unchanged), (1, 1, 1));
+    let stored = all_items(&s);
+    assert_eq!(stored.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(), ["x two"]);
+    // Many new items at once, then the same feed again: nothing new.
+    let many: Vec<Item> =
+        (0..300).map(|i| item(&format!("guid:{i}"), Some(&format!("https://a/{i}")), &format!("第{i}条"))).collect();
+    assert_eq!(s.store_items("b", &many, &OK, t0(), None).unwrap().new, 300);
+    let st = s.store_items("b", &many, &OK, t0() + Duration::hours(1), None).unwrap();
+    assert_eq!((st.new, st.unchanged), (0, 300));
+    assert_eq!(state(&s.source_states().unwrap(), "b").item_count, 300);
 }
 
 /// What only the shared database has: several nodes at once.

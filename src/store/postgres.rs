@@ -134,6 +134,8 @@ struct Session {
     client: Client,
     statements: HashMap<String, Statement>,
     in_batch: bool,
+    /// Sources' ids by name (a source keeps its id for good).
+    source_ids: HashMap<String, i64>,
 }
 
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
@@ -174,7 +176,7 @@ impl PgStore {
                 let opened = Client::connect(&url, NoTls)
                     .map_err(|source| StoreError::Postgres { url: thread_shown.clone(), source })
                     .and_then(|mut client| migrate(&mut client, &thread_shown).map(|()| client));
-                let client = match opened {
+                let mut client = match opened {
                     Ok(client) => {
                         let _ = ready.send(Ok(()));
                         client
@@ -184,7 +186,11 @@ impl PgStore {
                         return;
                     }
                 };
-                let mut session = Session { client, statements: HashMap::new(), in_batch: false };
+                // Item text compresses faster with LZ4 than with the default
+                // (servers built without it keep their default).
+                let _ = client.batch_execute("SET default_toast_compression = 'lz4'");
+                let mut session =
+                    Session { client, statements: HashMap::new(), in_batch: false, source_ids: HashMap::new() };
                 for job in inbox {
                     // A panicking job fails its own call (its answer is never
                     // sent); the connection goes on serving the others.
@@ -457,12 +463,17 @@ impl Session {
     /// Runs `work` as one transaction; inside a batch, as a savepoint that
     /// a failure rolls back without spoiling the batch.
     fn atomic<T>(&mut self, work: impl FnOnce(&mut Session) -> PgResult<T>) -> PgResult<T> {
+        // In a batch a savepoint is always open (set at BEGIN): each write
+        // releases it and sets the next in one round trip, and a failure
+        // rolls back to it, which keeps it.
         let (begin, commit, rollback) = if self.in_batch {
-            ("SAVEPOINT op", "RELEASE SAVEPOINT op", "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op")
+            (None, "RELEASE SAVEPOINT op; SAVEPOINT op", "ROLLBACK TO SAVEPOINT op")
         } else {
-            ("BEGIN", "COMMIT", "ROLLBACK")
+            (Some("BEGIN"), "COMMIT", "ROLLBACK")
         };
-        self.client.batch_execute(begin)?;
+        if let Some(begin) = begin {
+            self.client.batch_execute(begin)?;
+        }
         match work(self) {
             Ok(v) => {
                 // A failed COMMIT has rolled back by itself.
@@ -471,6 +482,8 @@ impl Session {
             }
             Err(e) => {
                 let _ = self.client.batch_execute(rollback);
+                // Anything learnt inside may be gone with it.
+                self.source_ids.clear();
                 Err(e)
             }
         }
@@ -547,23 +560,39 @@ fn story_record(r: &Row) -> PgResult<(i64, StoryRecord)> {
 }
 
 fn source_id(s: &mut Session, name: &str) -> PgResult<i64> {
+    if let Some(id) = s.source_ids.get(name) {
+        return Ok(*id);
+    }
+    // Every source at once: a run asks for most of them.
+    for r in s.query("SELECT name, id FROM sources", &[])? {
+        s.source_ids.insert(r.try_get(0)?, r.try_get(1)?);
+    }
+    if let Some(id) = s.source_ids.get(name) {
+        return Ok(*id);
+    }
+    // Unknown: the same error a missing row gives.
     s.query_one("SELECT id FROM sources WHERE name = $1", &[&name])?.try_get(0)
 }
 
 fn apply_record(s: &mut Session, id: i64, record: &FetchRecord, at: i64, next: Option<i64>) -> PgResult<()> {
     match record {
-        FetchRecord::Fetched { etag, last_modified, .. } | FetchRecord::NotModified { etag, last_modified } => {
-            let status = if matches!(record, FetchRecord::Fetched { .. }) { "ok" } else { "not_modified" };
+        FetchRecord::Fetched { etag, last_modified, body_hash } => {
             s.execute(
                 "UPDATE sources SET etag = COALESCE($2, etag), last_modified = COALESCE($3, last_modified),
-                 last_status = $4, last_error = NULL, last_fetch_at = $5, last_success_at = $5,
-                 consecutive_failures = 0, next_fetch_at = $6, retry_after_until = NULL,
-                 lease_owner = NULL, lease_until = NULL WHERE id = $1",
-                &[&id, etag, last_modified, &status, &at, &next],
+                 last_status = 'ok', last_error = NULL, last_fetch_at = $4, last_success_at = $4,
+                 consecutive_failures = 0, next_fetch_at = $5, retry_after_until = NULL,
+                 lease_owner = NULL, lease_until = NULL, body_hash = $6 WHERE id = $1",
+                &[&id, etag, last_modified, &at, &next, body_hash],
             )?;
-            if let FetchRecord::Fetched { body_hash, .. } = record {
-                s.execute("UPDATE sources SET body_hash = $2 WHERE id = $1", &[&id, body_hash])?;
-            }
+        }
+        FetchRecord::NotModified { etag, last_modified } => {
+            s.execute(
+                "UPDATE sources SET etag = COALESCE($2, etag), last_modified = COALESCE($3, last_modified),
+                 last_status = 'not_modified', last_error = NULL, last_fetch_at = $4, last_success_at = $4,
+                 consecutive_failures = 0, next_fetch_at = $5, retry_after_until = NULL,
+                 lease_owner = NULL, lease_until = NULL WHERE id = $1",
+                &[&id, etag, last_modified, &at, &next],
+            )?;
         }
         FetchRecord::Failed { error, retry_after } => {
             let until = retry_after.map(|t| t.timestamp());
@@ -578,10 +607,12 @@ fn apply_record(s: &mut Session, id: i64, record: &FetchRecord, at: i64, next: O
     Ok(())
 }
 
-/// The stored fields that decide whether an item changed.
-struct Existing {
+/// A stored item of the source being written, as far as deciding whether
+/// an incoming item is it and whether it changed.
+#[derive(Debug, Clone)]
+struct Known {
     id: i64,
-    source_id: i64,
+    key: String,
     content_hash: String,
     url: Option<String>,
     image: Option<String>,
@@ -589,140 +620,224 @@ struct Existing {
     date_from_feed: bool,
 }
 
-const EXISTING_COLUMNS: &str = "id, source_id, content_hash, url, image, published_at, date_from_feed";
-
-fn existing(r: &Row) -> PgResult<Existing> {
-    Ok(Existing {
-        id: r.try_get(0)?,
-        source_id: r.try_get(1)?,
-        content_hash: r.try_get(2)?,
-        url: r.try_get(3)?,
-        image: r.try_get(4)?,
-        published_at: r.try_get(5)?,
-        date_from_feed: r.try_get(6)?,
-    })
-}
-
-/// The stored item this one is, by the same rules as SQLite's.
-fn find_existing(s: &mut Session, source_id: i64, item: &Item) -> PgResult<Option<Existing>> {
-    let sql = format!("SELECT {EXISTING_COLUMNS} FROM items WHERE source_id = $1 AND key = $2");
-    if let Some(r) = s.query_opt(&sql, &[&source_id, &item.key])? {
-        return existing(&r).map(Some);
-    }
-    // An item told apart from another of its feed is only ever itself.
-    if item.key.contains('|') {
-        return Ok(None);
-    }
-    // The same article of this source under another key; two guids are two items.
-    if let Some(url) = &item.url {
-        let other_guids = if item.key.starts_with("guid:") { " AND key NOT LIKE 'guid:%'" } else { "" };
-        let sql = format!(
-            "SELECT {EXISTING_COLUMNS} FROM items WHERE source_id = $1 AND url = $2{other_guids} ORDER BY id LIMIT 1"
-        );
-        if let Some(r) = s.query_opt(&sql, &[&source_id, url])? {
-            return existing(&r).map(Some);
-        }
-    }
-    let sql =
-        format!("SELECT {EXISTING_COLUMNS} FROM items WHERE source_id = $1 AND content_hash = $2 ORDER BY id LIMIT 1");
-    s.query_opt(&sql, &[&source_id, &item.content_hash])?.map(|r| existing(&r)).transpose()
-}
-
-enum Outcome {
+/// Where an incoming item goes: an item already stored, one of this call's
+/// items not yet inserted, or nowhere (it is new).
+enum Match {
+    Stored(usize),
+    Pending,
     New,
-    Updated,
-    Unchanged,
 }
 
-fn store_one(s: &mut Session, source_id: i64, item: &Item, at: i64) -> PgResult<Outcome> {
-    let authors = json(&item.authors);
-    let categories = json(&item.categories);
-    let published = item.published.map(|d| d.timestamp());
-    let updated = item.updated.map(|d| d.timestamp());
-    match find_existing(s, source_id, item)? {
-        None => {
-            s.execute(
-                "INSERT INTO items (source_id, key, guid, url, title, summary_html, content_html, text, image,
-                 authors, categories, published_at, date_from_feed, updated_at, first_seen_at, changed_at, content_hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)",
-                &[
-                    &source_id,
-                    &item.key,
-                    &item.guid,
-                    &item.url,
-                    &item.title,
-                    &item.summary_html,
-                    &item.content_html,
-                    &item.text,
-                    &item.image,
-                    &authors,
-                    &categories,
-                    &published.unwrap_or(at),
-                    &published.is_some(),
-                    &updated,
-                    &at,
-                    &item.content_hash,
-                ],
-            )?;
-            Ok(Outcome::New)
-        }
-        Some(e) => {
-            let published_at = published.unwrap_or(e.published_at);
-            let image = item.image.clone().or(e.image.clone());
-            let changed = e.content_hash != item.content_hash
-                || (item.url.is_some() && e.url != item.url)
-                || e.image != image
-                || (published.is_some() && published_at != e.published_at);
-            if !changed {
-                return Ok(Outcome::Unchanged);
+/// A source's items written with a few round trips, not a few per item:
+/// one query finds every stored item any of them can be, new items go in
+/// with one multi-row insert, and only changed items are updated. The
+/// rules are SQLite's, item by item in feed order (`find_existing` there):
+/// same key; else, unless the key tells the item apart (`|`), the same URL
+/// (never another guid's), else the same content; the oldest match wins.
+fn store_all(s: &mut Session, source_id: i64, items: &[Item], at: i64) -> PgResult<StoreStats> {
+    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    let urls: Vec<&str> = items.iter().filter_map(|i| i.url.as_deref()).collect();
+    let hashes: Vec<&str> = items.iter().map(|i| i.content_hash.as_str()).collect();
+    let rows = s.query(
+        "SELECT id, key, content_hash, url, image, published_at, date_from_feed FROM items
+         WHERE source_id = $1 AND (key = ANY($2) OR url = ANY($3) OR content_hash = ANY($4)) ORDER BY id",
+        &[&source_id, &keys, &urls, &hashes],
+    )?;
+    let mut known: Vec<Known> = rows
+        .iter()
+        .map(|r| {
+            Ok(Known {
+                id: r.try_get(0)?,
+                key: r.try_get(1)?,
+                content_hash: r.try_get(2)?,
+                url: r.try_get(3)?,
+                image: r.try_get(4)?,
+                published_at: r.try_get(5)?,
+                date_from_feed: r.try_get(6)?,
+            })
+        })
+        .collect::<PgResult<_>>()?;
+    let mut pending: Vec<&Item> = Vec::new();
+    let mut stats = StoreStats::default();
+    for item in items {
+        let found = match find_known(&known, &pending, item) {
+            Match::Pending => {
+                // It is an item of this very call: insert those first, as
+                // SQLite would have, and look again.
+                known.extend(insert_new(s, source_id, &pending, at)?);
+                pending.clear();
+                find_known(&known, &pending, item)
             }
-            let key = if e.source_id == source_id { Some(&item.key) } else { None };
-            s.execute(
-                "UPDATE items SET key = COALESCE($2, key), guid = COALESCE($3, guid), url = COALESCE($4, url),
-                 title = $5, summary_html = $6, content_html = $7, text = $8, image = $9, authors = $10,
-                 categories = $11, published_at = $12, date_from_feed = $13, updated_at = $14,
-                 changed_at = $15, content_hash = $16 WHERE id = $1",
-                &[
-                    &e.id,
-                    &key,
-                    &item.guid,
-                    &item.url,
-                    &item.title,
-                    &item.summary_html,
-                    &item.content_html,
-                    &item.text,
-                    &image,
-                    &authors,
-                    &categories,
-                    &published_at,
-                    &(published.is_some() || e.date_from_feed),
-                    &updated,
-                    &at,
-                    &item.content_hash,
-                ],
-            )?;
-            Ok(Outcome::Updated)
+            m => m,
+        };
+        match found {
+            Match::New | Match::Pending => {
+                pending.push(item);
+                stats.new += 1;
+            }
+            Match::Stored(k) => {
+                if update_known(s, &mut known[k], item, at)? {
+                    stats.updated += 1;
+                } else {
+                    stats.unchanged += 1;
+                }
+            }
         }
     }
+    insert_new(s, source_id, &pending, at)?;
+    Ok(stats)
+}
+
+/// The stored (or pending) item `item` is, by SQLite's rules.
+fn find_known(known: &[Known], pending: &[&Item], item: &Item) -> Match {
+    let oldest =
+        |hit: &dyn Fn(&Known) -> bool| known.iter().enumerate().filter(|(_, k)| hit(k)).min_by_key(|(_, k)| k.id);
+    let pending_hit = |hit: &dyn Fn(&Item) -> bool| pending.iter().any(|p| hit(p));
+    if let Some((i, _)) = oldest(&|k| k.key == item.key) {
+        return Match::Stored(i);
+    }
+    if pending_hit(&|p| p.key == item.key) {
+        return Match::Pending;
+    }
+    if item.key.contains('|') {
+        return Match::New;
+    }
+    if let Some(url) = &item.url {
+        let other_guid = |key: &str| item.key.starts_with("guid:") && key.starts_with("guid:");
+        if let Some((i, _)) = oldest(&|k| k.url.as_ref() == Some(url) && !other_guid(&k.key)) {
+            return Match::Stored(i);
+        }
+        if pending_hit(&|p| p.url.as_ref() == Some(url) && !other_guid(&p.key)) {
+            return Match::Pending;
+        }
+    }
+    if let Some((i, _)) = oldest(&|k| k.content_hash == item.content_hash) {
+        return Match::Stored(i);
+    }
+    if pending_hit(&|p| p.content_hash == item.content_hash) {
+        return Match::Pending;
+    }
+    Match::New
+}
+
+/// Updates a stored item from `item` when something that matters changed;
+/// whether it did. `k` follows, as the row does.
+fn update_known(s: &mut Session, k: &mut Known, item: &Item, at: i64) -> PgResult<bool> {
+    let published = item.published.map(|d| d.timestamp());
+    let published_at = published.unwrap_or(k.published_at);
+    let image = item.image.clone().or(k.image.clone());
+    let changed = k.content_hash != item.content_hash
+        || (item.url.is_some() && k.url != item.url)
+        || k.image != image
+        || (published.is_some() && published_at != k.published_at);
+    if !changed {
+        return Ok(false);
+    }
+    let date_from_feed = published.is_some() || k.date_from_feed;
+    s.execute(
+        "UPDATE items SET key = $2, guid = COALESCE($3, guid), url = COALESCE($4, url),
+         title = $5, summary_html = $6, content_html = $7, text = $8, image = $9, authors = $10,
+         categories = $11, published_at = $12, date_from_feed = $13, updated_at = $14,
+         changed_at = $15, content_hash = $16 WHERE id = $1",
+        &[
+            &k.id,
+            &item.key,
+            &item.guid,
+            &item.url,
+            &item.title,
+            &item.summary_html,
+            &item.content_html,
+            &item.text,
+            &image,
+            &json(&item.authors),
+            &json(&item.categories),
+            &published_at,
+            &date_from_feed,
+            &item.updated.map(|d| d.timestamp()),
+            &at,
+            &item.content_hash,
+        ],
+    )?;
+    k.key = item.key.clone();
+    k.url = item.url.clone().or(k.url.take());
+    k.content_hash = item.content_hash.clone();
+    k.image = image;
+    k.published_at = published_at;
+    k.date_from_feed = date_from_feed;
+    Ok(true)
+}
+
+/// Inserts new items in one statement; what they are now, with their ids.
+fn insert_new(s: &mut Session, source_id: i64, items: &[&Item], at: i64) -> PgResult<Vec<Known>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let col = |f: &dyn Fn(&Item) -> Option<String>| -> Vec<Option<String>> { items.iter().map(|i| f(i)).collect() };
+    let published: Vec<Option<i64>> = items.iter().map(|i| i.published.map(|d| d.timestamp())).collect();
+    let published_at: Vec<i64> = published.iter().map(|p| p.unwrap_or(at)).collect();
+    let from_feed: Vec<bool> = published.iter().map(Option::is_some).collect();
+    let updated: Vec<Option<i64>> = items.iter().map(|i| i.updated.map(|d| d.timestamp())).collect();
+    let rows = s.query(
+        "INSERT INTO items (source_id, key, guid, url, title, summary_html, content_html, text, image,
+         authors, categories, published_at, date_from_feed, updated_at, first_seen_at, changed_at, content_hash)
+         SELECT $1, k, g, u, t, sh, ch, tx, im, au, ca, pa, df, ua, $2, $2, h
+         FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                     $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bool[], $15::bigint[], $16::text[])
+              AS n(k, g, u, t, sh, ch, tx, im, au, ca, pa, df, ua, h)
+         RETURNING id, key",
+        &[
+            &source_id,
+            &at,
+            &col(&|i| Some(i.key.clone())),
+            &col(&|i| i.guid.clone()),
+            &col(&|i| i.url.clone()),
+            &col(&|i| Some(i.title.clone())),
+            &col(&|i| Some(i.summary_html.clone())),
+            &col(&|i| i.content_html.clone()),
+            &col(&|i| Some(i.text.clone())),
+            &col(&|i| i.image.clone()),
+            &col(&|i| Some(json(&i.authors))),
+            &col(&|i| Some(json(&i.categories))),
+            &published_at,
+            &from_feed,
+            &updated,
+            &col(&|i| Some(i.content_hash.clone())),
+        ],
+    )?;
+    let ids: HashMap<String, i64> =
+        rows.iter().map(|r| Ok((r.try_get::<_, String>(1)?, r.try_get::<_, i64>(0)?))).collect::<PgResult<_>>()?;
+    Ok(items
+        .iter()
+        .zip(published_at)
+        .filter_map(|(i, published_at)| {
+            Some(Known {
+                id: *ids.get(&i.key)?,
+                key: i.key.clone(),
+                content_hash: i.content_hash.clone(),
+                url: i.url.clone(),
+                image: i.image.clone(),
+                published_at,
+                date_from_feed: i.published.is_some(),
+            })
+        })
+        .collect())
 }
 
 impl Storage for PgStore {
     fn sync_sources(&mut self, sources: &[(String, String)]) -> Result<(), StoreError> {
-        let sources = sources.to_vec();
+        let (names, urls): (Vec<String>, Vec<String>) = sources.iter().cloned().unzip();
         self.call(move |s| {
-            s.atomic(|s| {
-                for (name, url) in &sources {
-                    // A source whose URL changed starts over: old validators mean nothing there.
-                    s.execute(
-                        "INSERT INTO sources (name, url) VALUES ($1, $2)
-                         ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = NULL, last_modified = NULL,
-                           body_hash = NULL, next_fetch_at = NULL, retry_after_until = NULL, consecutive_failures = 0
-                         WHERE sources.url <> EXCLUDED.url",
-                        &[name, url],
-                    )?;
-                }
-                Ok(())
-            })
+            // One statement for the whole list. A source whose URL changed
+            // starts over: old validators mean nothing there.
+            s.execute(
+                "INSERT INTO sources (name, url)
+                 SELECT DISTINCT ON (name) name, url FROM UNNEST($1::text[], $2::text[]) AS n(name, url)
+                 ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = NULL, last_modified = NULL,
+                   body_hash = NULL, next_fetch_at = NULL, retry_after_until = NULL, consecutive_failures = 0
+                 WHERE sources.url <> EXCLUDED.url",
+                &[&names, &urls],
+            )
+            .map(|_| ())
         })
     }
 
@@ -768,11 +883,11 @@ impl Storage for PgStore {
     ) -> Result<(), StoreError> {
         let (source, record) = (source.to_string(), record.clone());
         let (at, next) = (at.timestamp(), next.map(|t| t.timestamp()));
+        // One statement: atomic on its own, and no statement that can fail
+        // in the database (an unknown source fails before it).
         self.call(move |s| {
-            s.atomic(|s| {
-                let id = source_id(s, &source)?;
-                apply_record(s, id, &record, at, next)
-            })
+            let id = source_id(s, &source)?;
+            apply_record(s, id, &record, at, next)
         })
     }
 
@@ -789,14 +904,7 @@ impl Storage for PgStore {
         self.call(move |s| {
             s.atomic(|s| {
                 let id = source_id(s, &source)?;
-                let mut stats = StoreStats::default();
-                for item in &items {
-                    match store_one(s, id, item, at)? {
-                        Outcome::New => stats.new += 1,
-                        Outcome::Updated => stats.updated += 1,
-                        Outcome::Unchanged => stats.unchanged += 1,
-                    }
-                }
+                let stats = store_all(s, id, &items, at)?;
                 apply_record(s, id, &record, at, next)?;
                 Ok(stats)
             })
@@ -806,7 +914,7 @@ impl Storage for PgStore {
     fn begin_batch(&mut self) -> Result<(), StoreError> {
         self.call(|s| {
             if !s.in_batch {
-                s.client.batch_execute("BEGIN")?;
+                s.client.batch_execute("BEGIN; SAVEPOINT op")?;
                 s.in_batch = true;
             }
             Ok(())

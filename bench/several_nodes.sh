@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Issue 16: several daemons on one PostgreSQL.
+#
+#   bash bench/several_nodes.sh            (from the repository root)
+#
+# 1. Fetch-and-ingest of SOURCES loopback feeds (nginx on 127.0.0.1): one
+#    `tidings fetch` into a fresh SQLite file, the same into a fresh
+#    PostgreSQL database.
+# 2. Three `tidings serve` daemons on one PostgreSQL database, every source
+#    polled once a minute (min = max interval 1 minute, fetch tick every 10 s),
+#    for MINUTES minutes; the third gets SIGKILL after KILL_AT seconds. From
+#    nginx's log (time of every request): how often each source was asked
+#    and the shortest gap between two asks of one source; from each node's
+#    log: its share of the fetches; for the sources the killed node held
+#    leases on, how long until another node fetched them.
+#
+# Environment: TIDINGS (default target/release/tidings), SOURCES (3000),
+# MINUTES (4), KILL_AT (70), PG_ADMIN (postgres://postgres@127.0.0.1:5432/postgres),
+# SEED (7), KEEP=1 keeps the temp dir. Needs nginx, curl, psql, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TIDINGS=${TIDINGS:-target/release/tidings}
+[[ $TIDINGS = /* ]] || TIDINGS=$ROOT/$TIDINGS
+SOURCES=${SOURCES:-3000}
+MINUTES=${MINUTES:-4}
+KILL_AT=${KILL_AT:-70}
+SEED=${SEED:-7}
+PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+[[ -x $TIDINGS ]] || { echo "no tidings binary at $TIDINGS (build it, or set TIDINGS)" >&2; exit 1; }
+source "$ROOT/bench/lib.sh"
+need nginx nginx
+need curl curl
+need psql postgresql-client
+
+W=$(mktemp -d /tmp/tidings-bench-nodes.XXXXXX)
+chmod 755 "$W"
+DB=tidings_bench_nodes_$$
+NGINX_PID=
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do stop "$p" TERM 30; done
+    stop "$NGINX_PID" QUIT 50
+    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    if [[ ${KEEP:-0} = 1 ]]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+pg_url() { python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_ADMIN" "$1"; }
+fresh_db() { psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null; }
+
+echo "generating $SOURCES feeds (seed $SEED) in $W/www ..." >&2
+python3 "$ROOT/bench/gen_feeds.py" "$W/www" "$SOURCES" "$SEED" >&2
+PORT=$(free_port)
+feed_nginx "$W" "$PORT"
+ACCESS=$W/nginx/access.log
+python3 - "$W" "$PORT" <<'EOF'
+import os, sys
+w, port = sys.argv[1], sys.argv[2]
+files = sorted((sub, f) for sub in ("etag", "noetag") for f in os.listdir(os.path.join(w, "www", sub)))
+with open(os.path.join(w, "sources.toml"), "w") as s:
+    for k, (sub, f) in enumerate(files):
+        # /plain/: 200 every time, as most sources without validators answer.
+        s.write(f'[[source]]\nname = "源{k:04d}"\nurl = "http://127.0.0.1:{port}/plain/{sub}/{f}"\n\n')
+EOF
+config() { # $1 = database, $2 = output dir, $3 = listen port
+    cat <<EOF
+[site]
+title = "bench"
+base_url = "http://127.0.0.1:$3/"
+timezone = "Asia/Shanghai"
+
+[storage]
+database = "$1"
+
+[output]
+dir = "$2"
+
+[schedule]
+fetch = "*/10 * * * * *"
+digest = "0 0 1 1 *"
+min_interval_mins = 1
+max_interval_mins = 1
+
+[fetch]
+concurrency = 16
+per_host_concurrency = 16
+timeout_secs = 10
+allow_private_addresses = true
+
+[serve]
+listen = "127.0.0.1:$3"
+
+[taxonomy]
+file = "$ROOT/config/taxonomy.toml"
+
+[sources]
+file = "$W/sources.toml"
+EOF
+}
+
+# --- 1. throughput -------------------------------------------------------------
+config "$W/sqlite/bench.sqlite" "$W/out-sqlite" 0 >"$W/sqlite.toml"
+fresh_db
+config "$(pg_url "$DB")" "$W/out-pg" 0 >"$W/pg.toml"
+curl -s -o /dev/null "http://127.0.0.1:$PORT/plain/etag/f0000.xml"
+t0=$(now); "$TIDINGS" --config "$W/sqlite.toml" fetch >"$W/sqlite.out" 2>"$W/sqlite.err"; t1=$(now)
+T_SQLITE=$(echo "$t1 - $t0" | bc -l)
+t0=$(now); "$TIDINGS" --config "$W/pg.toml" fetch >"$W/pg.out" 2>"$W/pg.err"; t1=$(now)
+T_PG=$(echo "$t1 - $t0" | bc -l)
+echo "  sqlite: $(tail -n 1 "$W/sqlite.out")" >&2
+echo "  postgres: $(tail -n 1 "$W/pg.out")" >&2
+
+# --- 2. three daemons ----------------------------------------------------------
+fresh_db
+: >"$ACCESS"
+START=$(now)
+for n in 1 2 3; do
+    p=$(free_port)
+    config "$(pg_url "$DB")" "$W/out-n$n" "$p" >"$W/n$n.toml"
+    TIDINGS_NODE_ID="n$n" RUST_LOG=info "$TIDINGS" --config "$W/n$n.toml" serve >/dev/null 2>"$W/n$n.log" &
+    PIDS+=($!)
+    echo "$p" >"$W/n$n.port"
+done
+sleep "$KILL_AT"
+KILLED_AT=$(now)
+kill -KILL "${PIDS[2]}"
+psql "$(pg_url "$DB")" -Atc "SELECT name FROM sources WHERE lease_owner = 'n3' AND lease_until > extract(epoch from now())" \
+    >"$W/held_by_n3.txt"
+sleep "$(echo "$MINUTES * 60 - $KILL_AT" | bc)"
+stop "${PIDS[0]}" TERM 100
+stop "${PIDS[1]}" TERM 100
+PIDS=()
+
+python3 - "$W" "$SOURCES" "$T_SQLITE" "$T_PG" "$START" "$KILLED_AT" "$MINUTES" <<'EOF'
+import collections, os, re, sys
+w, n, t_sqlite, t_pg, start, killed, minutes = sys.argv[1:8]
+n, t_sqlite, t_pg, start, killed, minutes = int(n), float(t_sqlite), float(t_pg), float(start), float(killed), int(minutes)
+print(f"[16] {n} loopback sources (nginx, 200 every time); one node, fetch-and-ingest into an empty database:")
+print(f"[16]   SQLite {t_sqlite:.2f} s, PostgreSQL {t_pg:.2f} s → {t_pg / t_sqlite:.2f}× (target ≤ 2)")
+times = collections.defaultdict(list)
+for line in open(os.path.join(w, "nginx", "access.log")):
+    parts = line.split()
+    if len(parts) >= 3 and parts[1].startswith("/plain/"):
+        times[parts[1]].append(float(parts[2]))
+counts = collections.Counter(len(v) for v in times.values())
+gaps = [b - a for v in times.values() for a, b in zip(sorted(v), sorted(v)[1:])]
+short = sum(1 for g in gaps if g < 45)
+print(f"[16] three daemons, {minutes} min, every source due once a minute; node 3 killed at {killed - start:.0f} s:")
+print(f"[16]   sources asked: {len(times)} of {n}; asks per source: " + ", ".join(f"{k}×: {v}" for k, v in sorted(counts.items())))
+print(f"[16]   shortest gap between two asks of one source: {min(gaps) if gaps else float('nan'):.1f} s; gaps under 45 s: {short} of {len(gaps)}")
+share = {}
+for node in ("n1", "n2", "n3"):
+    share[node] = sum(1 for l in open(os.path.join(w, f"{node}.log")) if "fetched source=" in l)
+total = sum(share.values()) or 1
+print("[16]   fetches per node: " + ", ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in share.items()))
+held = [l.strip() for l in open(os.path.join(w, "held_by_n3.txt")) if l.strip()]
+names = {}
+for line in open(os.path.join(w, "sources.toml")):
+    m = re.match(r'name = "(.*)"', line)
+    if m: last = m.group(1)
+    m = re.match(r'url = "http://[^/]+(/.*)"', line)
+    if m: names[last] = m.group(1)
+delays = []
+for h in held:
+    after = [t for t in times.get(names.get(h, ""), []) if t > killed]
+    if after: delays.append(min(after) - killed)
+print(f"[16]   leases held by the killed node: {len(held)}; fetched by another node after "
+      + (f"{min(delays):.0f}–{max(delays):.0f} s" if delays else "—") + f" ({len(delays)} of {len(held)})")
+EOF
