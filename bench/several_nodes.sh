@@ -8,7 +8,8 @@
 #    PostgreSQL database.
 # 2. Three `tidings serve` daemons on one PostgreSQL database, every source
 #    polled once a minute (min = max interval 1 minute, fetch tick every 10 s),
-#    for MINUTES minutes; the third gets SIGKILL after KILL_AT seconds. From
+#    for MINUTES minutes; the third gets SIGKILL after KILL_AT seconds, at the
+#    first moment it holds leases. From
 #    nginx's log (time of every request): how often each source was asked
 #    and the shortest gap between two asks of one source; from each node's
 #    log: its share of the fetches; for the sources the killed node held
@@ -123,10 +124,16 @@ for n in 1 2 3; do
     echo "$p" >"$W/n$n.port"
 done
 sleep "$KILL_AT"
-KILLED_AT=$(now)
+# Kill node 3 mid-round: as soon as it holds leases (or after 30 s more).
+HELD="SELECT name FROM sources WHERE lease_owner = 'n3' AND lease_until > extract(epoch from now())"
+for _ in $(seq 300); do
+    psql "$(pg_url "$DB")" -Atc "$HELD" >"$W/held_by_n3.txt"
+    [[ -s $W/held_by_n3.txt ]] && break
+    sleep 0.1
+done
 kill -KILL "${PIDS[2]}"
-psql "$(pg_url "$DB")" -Atc "SELECT name FROM sources WHERE lease_owner = 'n3' AND lease_until > extract(epoch from now())" \
-    >"$W/held_by_n3.txt"
+KILLED_AT=$(now)
+psql "$(pg_url "$DB")" -Atc "$HELD" >"$W/held_by_n3.txt"
 sleep "$(echo "$MINUTES * 60 - $KILL_AT" | bc)"
 stop "${PIDS[0]}" TERM 100
 stop "${PIDS[1]}" TERM 100

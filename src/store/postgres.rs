@@ -155,6 +155,15 @@ pub fn redacted(url: &str) -> String {
             if u.password().is_some() {
                 let _ = u.set_password(Some("***"));
             }
+            // libpq also takes `?password=…`.
+            if u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+                let kept: Vec<(String, String)> = u
+                    .query_pairs()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("password"))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(kept).append_pair("password", "***");
+            }
             u.to_string()
         }
         Err(_) => "(unparsable PostgreSQL URL)".into(),
@@ -1296,5 +1305,7 @@ mod tests {
         assert_eq!(redacted("postgres://tidings:s3cret@db.example/news"), "postgres://tidings:***@db.example/news");
         assert_eq!(redacted("postgres://root@127.0.0.1/test"), "postgres://root@127.0.0.1/test");
         assert!(!redacted("not a url s3cret").contains("s3cret"));
+        let shown = redacted("postgres://db.example/news?sslmode=disable&password=s3cret");
+        assert!(!shown.contains("s3cret") && shown.contains("sslmode=disable"), "{shown}");
     }
 }
