@@ -249,7 +249,7 @@ where
                 owner: plan.owner.clone(),
                 names: names.clone(),
                 now: at,
-                until: at + plan.lease,
+                until: at.checked_add_signed(plan.lease).unwrap_or(at),
                 limit: plan.chunk,
                 reply,
             };
