@@ -48,8 +48,39 @@ impl Sanitizer {
             return html.trim().to_string();
         }
         let bounded = limit_depth(html, MAX_DEPTH);
-        self.builder.clean(&bounded).to_string().trim().to_string()
+        let once = self.builder.clean(&bounded).to_string();
+        // The parser's repairs can leave a link inside a link, which parses
+        // differently when read again: clean such output once more, so that
+        // what is stored reads back as itself.
+        if nested_anchor(&once) {
+            return self.builder.clean(&once).to_string().trim().to_string();
+        }
+        once.trim().to_string()
     }
+}
+
+/// Whether an `<a>` opens inside another in serialized HTML.
+fn nested_anchor(html: &str) -> bool {
+    let bytes = html.as_bytes();
+    let mut open = 0usize;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'<', &bytes[from..]).map(|i| from + i) {
+        let rest = &bytes[i + 1..];
+        let is_a = |r: &[u8]| {
+            r.first().is_some_and(|c| c.eq_ignore_ascii_case(&b'a'))
+                && r.get(1).is_some_and(|c| *c == b'>' || c.is_ascii_whitespace())
+        };
+        if is_a(rest) {
+            if open > 0 {
+                return true;
+            }
+            open += 1;
+        } else if rest.first() == Some(&b'/') && is_a(&rest[1..]) {
+            open = open.saturating_sub(1);
+        }
+        from = i + 1;
+    }
+    false
 }
 
 /// Most bytes of one HTML field that are kept.
@@ -291,6 +322,15 @@ pub fn first_image(html: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_left_inside_a_link_is_cleaned_until_it_reads_back_as_itself() {
+        let s = Sanitizer::new(None);
+        let once = s.clean("<a href=\"/x\"><div><ul><li>text<ul><li><a href=\"/y\">y");
+        assert!(!nested_anchor(&once), "{once}");
+        assert_eq!(s.clean(&once), once);
+        assert!(nested_anchor("<a href=x><b><a>y</a></b></a>") && !nested_anchor("<a>1</a><a>2</a><abbr>"));
+    }
 
     #[test]
     fn plain_text_skips_the_parser_and_reads_the_same() {
