@@ -164,9 +164,7 @@ fn feeds_follow_the_validators_rules() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use common::free_port;
 
 /// Stops a child process when the test ends, passing or not.
 struct Stop(std::process::Child);

@@ -10,24 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::Timelike;
 use reqwest::StatusCode;
 use reqwest::header;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A fixed-offset zone where it is now about noon, so today's window (ending
-/// 23:59 local) holds items dated minutes ago whatever the hour in UTC.
-fn noon_zone() -> String {
-    let k = 12 - chrono::Utc::now().hour() as i64;
-    match k {
-        0 => "Etc/UTC".into(),
-        k if k > 0 => format!("Etc/GMT-{k}"),
-        k => format!("Etc/GMT+{}", -k),
-    }
-}
+use common::{free_port, noon_zone};
 
 fn write_daemon_config(
     dir: &Path,

@@ -135,13 +135,8 @@ async fn daemons_write_each_digest_once_fetch_each_source_once_and_serve_one_fee
 
     let server = common::start(Duration::ZERO).await;
     let db = PgDatabase::create();
-    let hour = chrono::Timelike::hour(&Utc::now()) as i64;
     // A zone where it is about noon: today's window (closing 23:59) holds the fresh items.
-    let zone = match 12 - hour {
-        0 => "Etc/UTC".to_string(),
-        k if k > 0 => format!("Etc/GMT-{k}"),
-        k => format!("Etc/GMT+{}", -k),
-    };
+    let zone = common::noon_zone();
     let taxonomy = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/taxonomy.toml");
     let sources: String = ["alpha", "beta", "gamma"]
         .iter()
@@ -153,7 +148,7 @@ async fn daemons_write_each_digest_once_fetch_each_source_once_and_serve_one_fee
     // keeps a copy of what the others publish.
     for (node, digest) in [("node-a", "*/2 * * * * *"), ("node-b", "*/2 * * * * *"), ("node-c", "0 0 1 1 *")] {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = common::free_port();
         ports.insert(node, port);
         std::fs::write(dir.path().join("sources.toml"), &sources).unwrap();
         let config = format!(

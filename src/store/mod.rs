@@ -264,6 +264,21 @@ pub trait Storage {
     fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError>;
 }
 
+/// A stored Unix time, when it is one chrono can hold.
+fn from_ts(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| chrono::TimeZone::timestamp_opt(&Utc, t, 0).single())
+}
+
+/// A list stored as a JSON array; unreadable means empty.
+fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+/// A list as the JSON array it is stored as.
+fn json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
 /// The configured backend, open and migrated: a `postgres://` URL in
 /// `[storage] database` (or `TIDINGS_DATABASE_URL`) selects PostgreSQL,
 /// anything else is a SQLite file.

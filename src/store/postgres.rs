@@ -11,12 +11,13 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::thread;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
 use super::{
-    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord,
+    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord, from_ts,
+    json, json_list,
 };
 use crate::model::Item;
 use crate::scrape::PageMeta;
@@ -503,18 +504,6 @@ impl Session {
     fn read<T>(&mut self, work: impl FnOnce(&mut Session) -> PgResult<T>) -> PgResult<T> {
         if self.in_batch { self.atomic(work) } else { work(self) }
     }
-}
-
-fn from_ts(t: Option<i64>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| Utc.timestamp_opt(t, 0).single())
-}
-
-fn json_list(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
-fn json(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
 const ITEM_COLUMNS: &str =

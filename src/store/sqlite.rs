@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord,
+    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord, from_ts,
+    json, json_list,
 };
 use crate::model::Item;
 use crate::scrape::PageMeta;
@@ -134,10 +135,6 @@ fn stored_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
     })
 }
 
-fn json_list(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
 fn post_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
     Ok(PostRecord {
         date: r.get(0)?,
@@ -190,10 +187,6 @@ pub struct SqliteStore {
 
 fn ts(d: DateTime<Utc>) -> i64 {
     d.timestamp()
-}
-
-fn from_ts(t: Option<i64>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| Utc.timestamp_opt(t, 0).single())
 }
 
 impl SqliteStore {
@@ -494,8 +487,8 @@ fn find_existing(tx: &Connection, source_id: i64, item: &Item) -> rusqlite::Resu
 }
 
 fn store_one(tx: &Connection, source_id: i64, item: &Item, at: i64) -> rusqlite::Result<Outcome> {
-    let authors = serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into());
-    let categories = serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
+    let authors = json(&item.authors);
+    let categories = json(&item.categories);
     let published = item.published.map(ts);
     match find_existing(tx, source_id, item)? {
         None => {
@@ -733,7 +726,7 @@ impl Storage for SqliteStore {
         until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let names = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
+        let names = json(names);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let run = || -> rusqlite::Result<Vec<String>> {
             let mut stmt = self.conn.prepare_cached(
@@ -915,7 +908,7 @@ impl Storage for SqliteStore {
                     post.slug,
                     post.title,
                     post.description,
-                    serde_json::to_string(&post.tags).unwrap_or_else(|_| "[]".into()),
+                    json(&post.tags),
                     post.markdown,
                     post.html,
                     ts(post.published_at)
@@ -929,7 +922,7 @@ impl Storage for SqliteStore {
                         story.rank as i64,
                         story.headline,
                         story.html,
-                        serde_json::to_string(&story.tags).unwrap_or_else(|_| "[]".into()),
+                        json(&story.tags),
                         ts(story.published_at)
                     ],
                 )?;

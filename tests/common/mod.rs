@@ -333,6 +333,22 @@ pub async fn raw_server(reply: &'static [u8]) -> SocketAddr {
     addr
 }
 
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A fixed-offset zone where it is now about noon, so today's window (ending
+/// 23:59 local) holds items dated minutes ago whatever the hour in UTC.
+pub fn noon_zone() -> String {
+    let k = 12 - chrono::Timelike::hour(&chrono::Utc::now()) as i64;
+    match k {
+        0 => "Etc/UTC".into(),
+        k if k > 0 => format!("Etc/GMT-{k}"),
+        k => format!("Etc/GMT+{}", -k),
+    }
+}
+
 /// `[[source]]` tables for the offline demo's six sample feeds, by absolute path.
 pub fn demo_sources_toml() -> String {
     let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("feeds/samples");
