@@ -16,12 +16,14 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 now() { date +%s.%N; }
 wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 
-# feed_nginx DIR PORT: nginx on 127.0.0.1:PORT serving DIR/www (ETags on
-# under /etag/, off under /noetag/; /plain/ serves them all again with no
-# 304 ever, as servers without validators do), its files under DIR/nginx, access log
-# "status uri" in DIR/nginx/access.log. Sets NGINX_PID.
+# feed_nginx DIR PORT: nginx on 127.0.0.1:PORT (and on each loopback address
+# in NGINX_HOSTS, if set) serving DIR/www (ETags on under /etag/, off under
+# /noetag/; /plain/ serves them all again with no 304 ever, as servers
+# without validators do), its files under DIR/nginx, access log
+# "status uri end-time address seconds" in DIR/nginx/access.log. Sets NGINX_PID.
 feed_nginx() {
-    local w=$1 port=$2
+    local w=$1 port=$2 listen="" h
+    for h in ${NGINX_HOSTS:-127.0.0.1}; do listen+="        listen $h:$port;"$'\n'; done
     mkdir -p "$w/nginx"
     cat >"$w/nginx/nginx.conf" <<CONF
 daemon off;
@@ -32,7 +34,7 @@ events { worker_connections 1024; }
 http {
     types { application/rss+xml xml; }
     default_type application/octet-stream;
-    log_format st '\$status \$request_uri \$msec';
+    log_format st '\$status \$request_uri \$msec \$server_addr \$request_time';
     access_log $w/nginx/access.log st;
     client_body_temp_path $w/nginx/body;
     proxy_temp_path $w/nginx/proxy;
@@ -42,8 +44,7 @@ http {
     sendfile on;
     keepalive_requests 10000;
     server {
-        listen 127.0.0.1:$port;
-        root $w/www;
+$listen        root $w/www;
         location /etag/ { etag on; }
         location /noetag/ { etag off; }
         location /plain/ { alias $w/www/; etag off; if_modified_since off; }

@@ -3,9 +3,12 @@
 #
 #   bash bench/several_nodes.sh            (from the repository root)
 #
-# 1. Fetch-and-ingest of SOURCES loopback feeds (nginx on 127.0.0.1): one
-#    `tidings fetch` into a fresh SQLite file, the same into a fresh
-#    PostgreSQL database.
+# 1. Fetch-and-ingest of SOURCES loopback feeds (nginx on HOSTS loopback
+#    addresses, 127.0.0.1 up, sources spread over them): one `tidings fetch`
+#    into a fresh SQLite file, the same into a fresh PostgreSQL database;
+#    then one `tidings fetch --due` into a fresh PostgreSQL database against
+#    three at once (three nodes) into another, with the most requests one
+#    host had in flight at once (per_host_concurrency is 4).
 # 2. Three `tidings serve` daemons on one PostgreSQL database, every source
 #    polled once a minute (min = max interval 1 minute, fetch tick every 10 s),
 #    for MINUTES minutes; the third gets SIGKILL after KILL_AT seconds, at the
@@ -15,7 +18,7 @@
 #    log: its share of the fetches; for the sources the killed node held
 #    leases on, how long until another node fetched them.
 #
-# Environment: TIDINGS (default target/release/tidings), SOURCES (3000),
+# Environment: TIDINGS (default target/release/tidings), SOURCES (3000), HOSTS (8),
 # MINUTES (4), KILL_AT (70), PG_ADMIN (postgres://postgres@127.0.0.1:5432/postgres),
 # SEED (7), KEEP=1 keeps the temp dir. Needs nginx, curl, psql, python3.
 set -euo pipefail
@@ -24,6 +27,7 @@ ROOT=$PWD
 TIDINGS=${TIDINGS:-target/release/tidings}
 [[ $TIDINGS = /* ]] || TIDINGS=$ROOT/$TIDINGS
 SOURCES=${SOURCES:-3000}
+HOSTS=${HOSTS:-8}
 MINUTES=${MINUTES:-4}
 KILL_AT=${KILL_AT:-70}
 SEED=${SEED:-7}
@@ -53,16 +57,17 @@ fresh_db() { psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c 
 echo "generating $SOURCES feeds (seed $SEED) in $W/www ..." >&2
 python3 "$ROOT/bench/gen_feeds.py" "$W/www" "$SOURCES" "$SEED" >&2
 PORT=$(free_port)
+NGINX_HOSTS=$(for h in $(seq "$HOSTS"); do printf '127.0.0.%d ' "$h"; done)
 feed_nginx "$W" "$PORT"
 ACCESS=$W/nginx/access.log
-python3 - "$W" "$PORT" <<'EOF'
+python3 - "$W" "$PORT" "$HOSTS" <<'EOF'
 import os, sys
-w, port = sys.argv[1], sys.argv[2]
+w, port, hosts = sys.argv[1], sys.argv[2], int(sys.argv[3])
 files = sorted((sub, f) for sub in ("etag", "noetag") for f in os.listdir(os.path.join(w, "www", sub)))
 with open(os.path.join(w, "sources.toml"), "w") as s:
     for k, (sub, f) in enumerate(files):
         # /plain/: 200 every time, as most sources without validators answer.
-        s.write(f'[[source]]\nname = "源{k:04d}"\nurl = "http://127.0.0.1:{port}/plain/{sub}/{f}"\n\n')
+        s.write(f'[[source]]\nname = "源{k:04d}"\nurl = "http://127.0.0.{k % hosts + 1}:{port}/plain/{sub}/{f}"\n\n')
 EOF
 config() { # $1 = database, $2 = output dir, $3 = listen port
     cat <<EOF
@@ -85,7 +90,7 @@ max_interval_mins = 1
 
 [fetch]
 concurrency = 16
-per_host_concurrency = 16
+per_host_concurrency = 4
 timeout_secs = 10
 allow_private_addresses = true
 
@@ -111,6 +116,24 @@ t0=$(now); "$TIDINGS" --config "$W/pg.toml" fetch >"$W/pg.out" 2>"$W/pg.err"; t1
 T_PG=$(echo "$t1 - $t0" | bc -l)
 echo "  sqlite: $(tail -n 1 "$W/sqlite.out")" >&2
 echo "  postgres: $(tail -n 1 "$W/pg.out")" >&2
+
+# --- 1b. one node against three, fetching what is due --------------------------
+fresh_db
+t0=$(now); TIDINGS_NODE_ID=solo "$TIDINGS" --config "$W/pg.toml" fetch --due >"$W/solo.out" 2>"$W/solo.err"; t1=$(now)
+T_ONE=$(echo "$t1 - $t0" | bc -l)
+fresh_db
+MARK=$(wc -l <"$ACCESS")
+t0=$(now)
+for n in 1 2 3; do
+    TIDINGS_NODE_ID="trio$n" "$TIDINGS" --config "$W/pg.toml" fetch --due >"$W/trio$n.out" 2>"$W/trio$n.err" &
+    PIDS+=($!)
+done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
+t1=$(now)
+PIDS=()
+T_THREE=$(echo "$t1 - $t0" | bc -l)
+tail -n +"$((MARK + 1))" "$ACCESS" >"$W/trio.access.log"
+for n in 1 2 3; do echo "  trio$n: $(tail -n 1 "$W/trio$n.out")" >&2; done
 
 # --- 2. three daemons ----------------------------------------------------------
 fresh_db
@@ -139,12 +162,37 @@ stop "${PIDS[0]}" TERM 100
 stop "${PIDS[1]}" TERM 100
 PIDS=()
 
-python3 - "$W" "$SOURCES" "$T_SQLITE" "$T_PG" "$START" "$KILLED_AT" "$MINUTES" <<'EOF'
+python3 - "$W" "$SOURCES" "$T_SQLITE" "$T_PG" "$START" "$KILLED_AT" "$MINUTES" "$HOSTS" "$T_ONE" "$T_THREE" <<'EOF'
 import collections, os, re, sys
-w, n, t_sqlite, t_pg, start, killed, minutes = sys.argv[1:8]
+w, n, t_sqlite, t_pg, start, killed, minutes, hosts, t_one, t_three = sys.argv[1:11]
 n, t_sqlite, t_pg, start, killed, minutes = int(n), float(t_sqlite), float(t_pg), float(start), float(killed), int(minutes)
-print(f"[16] {n} loopback sources (nginx, 200 every time); one node, fetch-and-ingest into an empty database:")
+t_one, t_three = float(t_one), float(t_three)
+print(f"[16] {n} loopback sources on {hosts} hosts (nginx, 200 every time); one node, fetch-and-ingest into an empty database:")
 print(f"[16]   SQLite {t_sqlite:.2f} s, PostgreSQL {t_pg:.2f} s → {t_pg / t_sqlite:.2f}× (target ≤ 2)")
+# Requests in flight per host while three nodes fetched: [end - seconds, end].
+events = collections.defaultdict(list)
+fetched = 0
+for line in open(os.path.join(w, "trio.access.log")):
+    parts = line.split()
+    if len(parts) >= 5 and parts[1].startswith("/plain/"):
+        end, took = float(parts[2]), float(parts[4])
+        events[parts[3]] += [(end - took, 1), (end, -1)]
+        fetched += 1
+peak = {}
+for host, ev in events.items():
+    now = top = 0
+    for _, d in sorted(ev, key=lambda e: (e[0], e[1])):
+        now += d
+        top = max(top, now)
+    peak[host] = top
+trio = {}
+for k in (1, 2, 3):
+    last = open(os.path.join(w, f"trio{k}.out")).read().strip().splitlines()
+    trio[k] = last[-1] if last else "?"
+print(f"[16] fetch --due into an empty PostgreSQL database: one node {t_one:.2f} s; three nodes at once {t_three:.2f} s"
+      f" → {t_three / t_one:.2f}× (target ≤ 1); {fetched} requests")
+print("[16]   most requests in flight to one host while three nodes fetched (limit 4): "
+      + (f"{max(peak.values())} (per host: " + ", ".join(f"{v}" for _, v in sorted(peak.items())) + ")" if peak else "—"))
 times = collections.defaultdict(list)
 for line in open(os.path.join(w, "nginx", "access.log")):
     parts = line.split()

@@ -18,7 +18,7 @@ use crate::normalize;
 use crate::parse;
 use crate::poll;
 use crate::scrape;
-use crate::store::{FetchRecord, SourceState, Storage, StoreError, StoreStats};
+use crate::store::{FetchRecord, LeaseRequest, Leased, SourceState, Storage, StoreError, StoreStats};
 use crate::timespan;
 
 /// What became of one source in a run.
@@ -186,7 +186,6 @@ pub async fn run<S>(
 where
     S: Storage + Send + 'static,
 {
-    let now = options.now.unwrap_or_else(Utc::now);
     let selected: Vec<Source> = match options.only {
         Some(name) => {
             let s = sources.iter().find(|s| s.name == name).ok_or_else(|| IngestError::UnknownSource(name.into()))?;
@@ -218,7 +217,7 @@ where
         false => None,
     };
     let (tx, rx) = mpsc::channel::<ToWriter>(16);
-    let clock = Clock { fixed: options.now, start: now };
+    let clock = Clock { fixed: options.now };
     let bounds = config.schedule.bounds();
     let failures: HashMap<String, u32> = states.values().map(|s| (s.name.clone(), s.consecutive_failures)).collect();
     let writer = tokio::task::spawn_blocking(move || write_loop(store, rx, progress, clock, bounds, failures));
@@ -239,42 +238,55 @@ where
         // Due sources are leased a few at a time as the work goes on, so
         // that daemons sharing a database share the fetching too.
         let plan = ClaimPlan::new(config, options.node);
-        let names: Vec<String> = candidates.iter().map(|(s, _)| s.name.clone()).collect();
+        let sources: Vec<(String, String)> =
+            candidates.iter().map(|(s, _)| (s.name.clone(), s.location.host_key())).collect();
         let mut by_name: HashMap<String, (Source, SourceState)> =
             candidates.into_iter().map(|c| (c.0.name.clone(), c)).collect();
+        let mut waited = Duration::ZERO;
         loop {
             let at = clock.now();
+            let room = plan.chunk.saturating_sub(work.tasks.len());
             let (reply, answer) = tokio::sync::oneshot::channel();
-            let claim = Claim {
+            let request = LeaseRequest {
                 owner: plan.owner.clone(),
-                names: names.clone(),
+                sources: sources.clone(),
                 now: at,
                 until: at.checked_add_signed(plan.lease).unwrap_or(at),
-                limit: plan.chunk,
-                reply,
+                limit: room,
+                per_host: plan.per_host,
             };
-            if tx.send(ToWriter::Claim(claim)).await.is_err() {
+            if tx.send(ToWriter::Claim(Claim { request, reply })).await.is_err() {
                 break;
             }
-            let claimed = match answer.await {
-                Ok(Ok(claimed)) => claimed,
+            let leased = match answer.await {
+                Ok(Ok(leased)) => leased,
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "leasing due sources failed; this round fetches no more");
                     break;
                 }
                 Err(_) => break,
             };
-            if claimed.is_empty() {
-                break;
-            }
-            for name in claimed {
-                if let Some((source, state)) = by_name.remove(&name) {
+            for name in &leased.names {
+                if let Some((source, state)) = by_name.remove(name) {
                     work.spawn(source, state);
                 }
             }
-            // More is leased when half of this is done: leases are taken
-            // close to the work, and other nodes find what is left.
-            while work.tasks.len() > plan.chunk / 2 {
+            if work.tasks.is_empty() {
+                // Due sources wait for hosts that other nodes are fetching
+                // from: ask again shortly, for a while; what is left then
+                // goes to the next round (or to the other nodes).
+                if !leased.waiting || waited >= plan.patience {
+                    break;
+                }
+                tokio::time::sleep(LEASE_RETRY).await;
+                waited = waited.saturating_add(LEASE_RETRY);
+                continue;
+            }
+            waited = Duration::ZERO;
+            // More is leased when half the work in hand is done: leases are
+            // taken close to the work, and other nodes find what is left.
+            let low = work.tasks.len() / 2;
+            while work.tasks.len() > low {
                 work.settle_one().await;
             }
         }
@@ -302,7 +314,14 @@ struct ClaimPlan {
     /// How long a lease lasts: long enough for its chunk to be fetched
     /// one by one on one host at the longest timeout.
     lease: chrono::Duration,
+    /// Most sources of one host leased at once, by all nodes together.
+    per_host: usize,
+    /// How long a node with nothing in hand waits for busy hosts.
+    patience: Duration,
 }
+
+/// How often a node with nothing in hand asks again for busy hosts' sources.
+const LEASE_RETRY: Duration = Duration::from_millis(100);
 
 impl ClaimPlan {
     fn new(config: &Config, node: Option<&str>) -> ClaimPlan {
@@ -312,7 +331,9 @@ impl ClaimPlan {
         let rounds = u64::try_from(chunk.div_ceil(lanes)).unwrap_or(u64::MAX);
         let secs = config.fetch.timeout_secs.saturating_add(5).saturating_mul(rounds).saturating_add(60);
         let lease = chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(86_400));
-        ClaimPlan { owner: node.map_or_else(node_id, str::to_string), chunk, lease }
+        let patience = Duration::from_secs(config.fetch.timeout_secs.saturating_add(5));
+        let per_host = config.fetch.per_host_concurrency.max(1);
+        ClaimPlan { owner: node.map_or_else(node_id, str::to_string), chunk, lease, per_host, patience }
     }
 }
 
@@ -334,12 +355,8 @@ pub fn node_id() -> String {
 
 /// A request to the writer for leases on due sources.
 struct Claim {
-    owner: String,
-    names: Vec<String>,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
-    limit: usize,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<String>, StoreError>>,
+    request: LeaseRequest,
+    reply: tokio::sync::oneshot::Sender<Result<Leased, StoreError>>,
 }
 
 /// What the writer is sent: a fetch's result, or a lease request.
@@ -432,7 +449,6 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[derive(Debug, Clone, Copy)]
 struct Clock {
     fixed: Option<DateTime<Utc>>,
-    start: DateTime<Utc>,
 }
 
 impl Clock {
@@ -449,7 +465,7 @@ async fn fetch_one(
     host: &Semaphore,
     clock: Clock,
 ) -> Message {
-    if let Some(until) = state.retry_after_until.filter(|t| *t > clock.start) {
+    if let Some(until) = state.retry_after_until.filter(|t| *t > clock.now()) {
         return Message::Skipped { source, until };
     }
     // Closed semaphores never happen here; a failed acquire just means "go on".
@@ -597,7 +613,7 @@ fn write_loop<S: Storage>(
             // Leases are committed at once, outside any batch: other nodes
             // must see them before this one fetches.
             ToWriter::Claim(claim) => {
-                let claimed = store.claim_due(&claim.owner, &claim.names, claim.now, claim.until, claim.limit);
+                let claimed = store.claim_due(&claim.request);
                 let _ = claim.reply.send(claimed);
                 continue;
             }
@@ -852,15 +868,8 @@ mod tests {
         fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
             self.inner.enrich_item(id, patch)
         }
-        fn claim_due(
-            &mut self,
-            owner: &str,
-            names: &[String],
-            now: DateTime<Utc>,
-            until: DateTime<Utc>,
-            limit: usize,
-        ) -> Result<Vec<String>, StoreError> {
-            self.inner.claim_due(owner, names, now, until, limit)
+        fn claim_due(&mut self, request: &LeaseRequest) -> Result<Leased, StoreError> {
+            self.inner.claim_due(request)
         }
         fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {
             self.inner.release_leases(owner)
@@ -947,7 +956,7 @@ mod tests {
             tx.try_send(ToWriter::Result(m)).ok().unwrap();
         }
         drop(tx);
-        let clock = Clock { fixed: Some(now()), start: now() };
+        let clock = Clock { fixed: Some(now()) };
         let failures = store.source_states().unwrap().into_iter().map(|s| (s.name, s.consecutive_failures)).collect();
         let (report, store) = write_loop(store, rx, Box::new(|_| {}), clock, poll::PollBounds::default(), failures);
         (report.sources.into_iter().map(|r| (r.name, r.outcome)).collect(), store)

@@ -54,6 +54,10 @@ enum Command {
         /// Fetch only the source with this name.
         #[arg(long)]
         source: Option<String>,
+        /// Fetch only sources that are due, as the daemon does, leasing them
+        /// so that nodes sharing a database share the work.
+        #[arg(long, conflicts_with = "source")]
+        due: bool,
     },
     /// Validate config, sources, taxonomy and gazetteer; exit non-zero on any problem.
     Check,
@@ -239,7 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", tidings::explain::explain_day(&loaded, &store, date, &urls)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Fetch { source } => {
+        Command::Fetch { source, due } => {
             let loaded = config::load_all(&cli.config)?;
             let store = open_store(&loaded.config)?;
             let runtime = runtime()?;
@@ -249,7 +253,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &loaded.config,
                 &loaded.sources,
                 store,
-                ingest::RunOptions { only: source.as_deref(), ..Default::default() },
+                ingest::RunOptions { only: source.as_deref(), only_due: due, ..Default::default() },
                 progress,
             ))?;
             print!("{}", report::ingest_summary(&rep));

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use common::pg::PgDatabase;
 use tidings::config;
 use tidings::ingest::{self, RunOptions, SourceOutcome};
-use tidings::store::{Storage, Store};
+use tidings::store::{LeaseRequest, Storage, Store};
 
 fn feed(i: usize) -> Vec<u8> {
     format!(
@@ -28,13 +28,29 @@ fn feed(i: usize) -> Vec<u8> {
 }
 
 /// A config for `n` sources served slowly enough that rounds overlap, on
-/// the database at `url`.
+/// the database at `url`: even ones from host 127.0.0.1, odd ones from
+/// host localhost (the same server), each host at most 2 at a time.
 fn setup(server: &common::FixtureServer, dir: &Path, url: &str, n: usize) -> std::path::PathBuf {
+    setup_with(server, dir, url, n, "concurrency = 2\nper_host_concurrency = 2\ntimeout_secs = 5", true)
+}
+
+fn setup_with(
+    server: &common::FixtureServer,
+    dir: &Path,
+    url: &str,
+    n: usize,
+    fetch: &str,
+    two_hosts: bool,
+) -> std::path::PathBuf {
     let sources: Vec<(String, String)> = (0..n)
-        .map(|i| (format!("s{i:02}"), server.put(&format!("s{i:02}"), feed(i), &[(":delay-ms", "150")])))
+        .map(|i| {
+            let at = server.put(&format!("s{i:02}"), feed(i), &[(":delay-ms", "150")]);
+            let at = if two_hosts && i % 2 == 1 { at.replacen("127.0.0.1", "localhost", 1) } else { at };
+            (format!("s{i:02}"), at)
+        })
         .collect();
     let named: Vec<(&str, String)> = sources.iter().map(|(n, u)| (n.as_str(), u.clone())).collect();
-    let cfg = common::write_config(dir, &named, "concurrency = 2\nper_host_concurrency = 2\ntimeout_secs = 5");
+    let cfg = common::write_config(dir, &named, fetch);
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace("database = \"data/t.sqlite\"", &format!("database = \"{url}\""));
@@ -96,32 +112,64 @@ async fn a_dead_nodes_sources_go_to_the_others_when_its_leases_expire() {
     let db = PgDatabase::create();
     let cfg = setup(&server, dir.path(), &db.url(), 6);
     let loaded = config::load_all(&cfg).unwrap();
-    let names: Vec<String> = loaded.sources.iter().map(|s| s.name.clone()).collect();
     let mut store = tidings::store::open(&loaded.config.storage).unwrap();
     let pairs: Vec<(String, String)> = loaded.sources.iter().map(|s| (s.name.clone(), s.location.as_url())).collect();
     store.sync_sources(&pairs).unwrap();
-    // A node leases half the sources, then dies without fetching them.
+    // A node leases what it may of host 127.0.0.1 (two of s00, s02, s04),
+    // then dies without fetching them.
     let t0 = Utc::now();
     let until = t0 + chrono::Duration::minutes(10);
-    let taken = store.claim_due("dead-node", &names, t0, until, 3).unwrap();
-    assert_eq!(taken.len(), 3);
+    let sources = loaded.sources.iter().map(|s| (s.name.clone(), s.location.host_key())).collect();
+    let request = LeaseRequest { owner: "dead-node".into(), sources, now: t0, until, limit: 3, per_host: 2 };
+    let taken = store.claim_due(&request).unwrap().names;
+    assert_eq!(taken, ["s00", "s01", "s02"], "hosts in turn, at most 2 of one");
     drop(store);
 
-    // While its leases hold, the survivor fetches only the rest...
+    // While its leases hold, the survivor fetches only the rest, and no
+    // more of a host than the dead node leaves it: localhost one at a time
+    // (the dead node holds the other slot), 127.0.0.1 not at all.
     let now = round(&cfg, "survivor", Some(t0 + chrono::Duration::minutes(1))).await;
-    let got: HashSet<&String> = now.keys().collect();
-    assert_eq!(got.len(), 3);
-    assert!(taken.iter().all(|t| !got.contains(t)), "a leased source was fetched: {got:?}");
+    let mut got: Vec<&String> = now.keys().collect();
+    got.sort();
+    assert_eq!(got, ["s03", "s05"]);
+    assert_eq!(server.hits("/body/s04"), 0, "127.0.0.1 has its two held by the dead node");
     // ...and once they expire, the dead node's share too.
     let later = round(&cfg, "survivor", Some(until + chrono::Duration::seconds(1))).await;
     let mut fetched: Vec<&String> = later.keys().collect();
     fetched.sort();
-    let mut want: Vec<&String> = taken.iter().collect();
-    want.sort();
-    assert_eq!(fetched, want);
+    assert_eq!(fetched, ["s00", "s01", "s02", "s04"]);
     for i in 0..6 {
         assert_eq!(server.hits(&format!("/body/s{i:02}")), 1, "source s{i:02} asked once");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_together_keep_to_one_hosts_limit() {
+    let server = common::start(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = PgDatabase::create();
+    let n = 18;
+    // Each node alone could fetch 3 at once from the one host; together too, 3.
+    let fetch = "concurrency = 4\nper_host_concurrency = 3\ntimeout_secs = 5";
+    let cfg = setup_with(&server, dir.path(), &db.url(), n, fetch, false);
+    let loaded = config::load_all(&cfg).unwrap();
+    let pairs: Vec<(String, String)> = loaded.sources.iter().map(|s| (s.name.clone(), s.location.as_url())).collect();
+    tidings::store::open(&loaded.config.storage).unwrap().sync_sources(&pairs).unwrap();
+
+    let (a, b, c) = tokio::join!(round(&cfg, "node-a", None), round(&cfg, "node-b", None), round(&cfg, "node-c", None));
+    let max = server.seen.lock().unwrap().max_in_flight;
+    assert!(max <= 3, "{max} requests at once to one host whose limit is 3");
+    assert_eq!(a.len() + b.len() + c.len(), n, "every source fetched once");
+    for i in 0..n {
+        assert_eq!(server.hits(&format!("/body/s{i:02}")), 1, "source s{i:02} asked once");
+    }
+    assert!(
+        !a.is_empty() && !b.is_empty() && !c.is_empty(),
+        "each node took a share: {}, {}, {}",
+        a.len(),
+        b.len(),
+        c.len()
+    );
 }
 
 /// Three `tidings serve` processes on one database, two digesting every

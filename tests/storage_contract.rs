@@ -15,7 +15,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use tidings::config::StorageConfig;
 use tidings::model::Item;
 use tidings::scrape::PageMeta;
-use tidings::store::{DigestHeld, FetchRecord, ItemPatch, PostRecord, SourceState, Storage, Store, StoryRecord};
+use tidings::store::{
+    DigestHeld, FetchRecord, ItemPatch, LeaseRequest, Leased, PostRecord, SourceState, Storage, Store, StoryRecord,
+};
 
 /// Where a case's data lives; opened as often as the case likes.
 enum Backend {
@@ -83,6 +85,7 @@ contract!(
     a_post_replaces_the_earlier_run_of_its_date,
     sources_are_listed_in_byte_order,
     due_sources_are_leased_to_one_node_at_a_time,
+    a_hosts_limit_holds_across_nodes_and_is_shared,
     one_node_writes_a_dates_digest,
     items_of_one_feed_that_are_one_item,
 );
@@ -384,33 +387,87 @@ fn sources_are_listed_in_byte_order(b: &Backend) {
     assert_eq!(got, want);
 }
 
+/// Leases for `owner` among `names`, each on a host of its own.
+fn lease(
+    s: &mut Store,
+    owner: &str,
+    names: &[String],
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> Vec<String> {
+    let sources = names.iter().map(|n| (n.clone(), format!("{n}.example"))).collect();
+    let request = LeaseRequest { owner: owner.into(), sources, now, until, limit, per_host: 10 };
+    s.claim_due(&request).unwrap().names
+}
+
 fn due_sources_are_leased_to_one_node_at_a_time(b: &Backend) {
     let mut s = b.open();
     let names: Vec<String> = ["s1", "s2", "s3", "s4", "s5"].map(String::from).to_vec();
     s.sync_sources(&names.iter().map(|n| (n.clone(), format!("http://{n}/feed"))).collect::<Vec<_>>()).unwrap();
-    let lease = t0() + Duration::minutes(10);
+    let lease_end = t0() + Duration::minutes(10);
     // s4 is not due for an hour; s5 is held off by a Retry-After.
     s.record_fetch("s4", &OK, t0(), Some(t0() + Duration::hours(1))).unwrap();
     let limited = FetchRecord::Failed { error: "HTTP 429".into(), retry_after: Some(t0() + Duration::hours(1)) };
     s.record_fetch("s5", &limited, t0(), Some(t0())).unwrap();
-    let first = s.claim_due("node-a", &names, t0(), lease, 2).unwrap();
+    let first = lease(&mut s, "node-a", &names, t0(), lease_end, 2);
     assert_eq!(first, ["s1", "s2"], "never-fetched sources first, at most the limit");
     // Another node, through another connection, gets what is left.
     let mut other = b.open();
-    assert_eq!(other.claim_due("node-b", &names, t0(), lease, 10).unwrap(), ["s3"]);
-    assert!(other.claim_due("node-b", &names, t0(), lease, 10).unwrap().is_empty());
+    assert_eq!(lease(&mut other, "node-b", &names, t0(), lease_end, 10), ["s3"]);
+    assert!(lease(&mut other, "node-b", &names, t0(), lease_end, 10).is_empty());
     // Only sources named are leased.
-    assert!(s.claim_due("node-a", &["s4".into()], t0() + Duration::hours(2), lease, 10).unwrap() == ["s4"]);
+    assert!(lease(&mut s, "node-a", &["s4".into()], t0() + Duration::hours(2), lease_end, 10) == ["s4"]);
     // Recording a fetch releases its lease (and moves the next time).
     s.record_fetch("s1", &OK, t0(), Some(t0())).unwrap();
-    assert_eq!(other.claim_due("node-b", &names, t0(), lease, 10).unwrap(), ["s1"]);
+    assert_eq!(lease(&mut other, "node-b", &names, t0(), lease_end, 10), ["s1"]);
     // A node that died loses its leases when they expire...
-    let after = lease + Duration::seconds(1);
-    assert_eq!(other.claim_due("node-b", &["s2".into()], after, after + Duration::minutes(10), 10).unwrap(), ["s2"]);
+    let after = lease_end + Duration::seconds(1);
+    assert_eq!(lease(&mut other, "node-b", &["s2".into()], after, after + Duration::minutes(10), 10), ["s2"]);
     // ...or at once when it restarts and gives them back.
     assert_eq!(s.release_leases("node-b").unwrap(), 3);
     // Never-fetched first, then the most overdue.
-    assert_eq!(s.claim_due("node-a", &names, t0(), lease, 10).unwrap(), ["s2", "s3", "s1"]);
+    assert_eq!(lease(&mut s, "node-a", &names, t0(), lease_end, 10), ["s2", "s3", "s1"]);
+}
+
+fn a_hosts_limit_holds_across_nodes_and_is_shared(b: &Backend) {
+    let mut a = b.open();
+    let mut other = b.open();
+    let on = |host: &str, names: &[&str]| names.iter().map(|n| (n.to_string(), host.to_string())).collect::<Vec<_>>();
+    let mut all = on("slow.example", &["p1", "p2", "p3", "p4", "p5"]);
+    all.extend(on("other.example", &["q1", "q2"]));
+    a.sync_sources(&all.iter().map(|(n, h)| (n.clone(), format!("http://{h}/{n}"))).collect::<Vec<_>>()).unwrap();
+    let until = t0() + Duration::minutes(10);
+    let ask = |s: &mut Store, owner: &str, sources: &[(String, String)], limit: usize| -> Leased {
+        let request =
+            LeaseRequest { owner: owner.into(), sources: sources.to_vec(), now: t0(), until, limit, per_host: 2 };
+        s.claim_due(&request).unwrap()
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    // Alone, a node takes each host's whole limit, hosts in turn.
+    let first = ask(&mut a, "node-a", &all, 10);
+    assert_eq!(sorted(first.names), ["p1", "p2", "q1", "q2"]);
+    assert!(first.waiting, "p3–p5 wait for their host");
+    // The host is full: another node gets none of it, and is told to wait.
+    assert_eq!(ask(&mut other, "node-b", &all, 10), Leased { names: vec![], waiting: true });
+    // A slot frees: with two nodes at work, each holds at most one of the host.
+    a.record_fetch("p1", &OK, t0(), Some(until)).unwrap();
+    assert_eq!(ask(&mut other, "node-b", &all, 10).names, ["p3"]);
+    assert_eq!(ask(&mut other, "node-b", &all, 10), Leased { names: vec![], waiting: true });
+    a.record_fetch("p2", &OK, t0(), Some(until)).unwrap();
+    assert_eq!(ask(&mut a, "node-a", &all, 10).names, ["p4"]);
+    assert!(ask(&mut a, "node-a", &all, 10).names.is_empty(), "node-a holds its share");
+    // A node with nothing due among its sources stops taking a share...
+    other.record_fetch("p3", &OK, t0(), Some(until)).unwrap();
+    let none_due = on("other.example", &["q1", "q2"]);
+    a.record_fetch("q1", &OK, t0(), Some(until)).unwrap();
+    a.record_fetch("q2", &OK, t0(), Some(until)).unwrap();
+    assert_eq!(ask(&mut other, "node-b", &none_due, 10), Leased { names: vec![], waiting: false });
+    // ...so the one left may use the whole limit again.
+    assert_eq!(ask(&mut a, "node-a", &all, 10).names, ["p5"]);
 }
 
 fn one_node_writes_a_dates_digest(b: &Backend) {

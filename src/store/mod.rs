@@ -150,6 +150,46 @@ pub struct DigestHeld {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// A node's request for leases on the sources it may fetch.
+#[derive(Debug, Clone)]
+pub struct LeaseRequest {
+    /// The node asking (see [`crate::ingest::node_id`]).
+    pub owner: String,
+    /// Its sources, each with the host it is fetched from.
+    pub sources: Vec<(String, String)>,
+    pub now: DateTime<Utc>,
+    /// When the leases lapse unless the fetches are recorded first.
+    pub until: DateTime<Utc>,
+    /// Most sources leased by this request.
+    pub limit: usize,
+    /// Most sources of one host leased at once, by every node together.
+    pub per_host: usize,
+}
+
+/// What a lease request got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leased {
+    /// The sources leased, most overdue first.
+    pub names: Vec<String>,
+    /// Due sources are left that this request could not take (their host
+    /// is at its limit, or another node is leasing them): worth asking
+    /// again once some fetches are done.
+    pub waiting: bool,
+}
+
+impl LeaseRequest {
+    /// How many sources of one host this node may hold when `active` nodes
+    /// (itself included) are fetching: an even share of `per_host`, at
+    /// least one.
+    pub fn share(&self, active: u64) -> usize {
+        let active = usize::try_from(active.max(1)).unwrap_or(usize::MAX);
+        (self.per_host / active).max(1)
+    }
+}
+
+/// How long a node counts as fetching after its last lease request.
+pub const CLAIMANT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
 /// The pipeline's view of storage.
 pub trait Storage {
     /// Registers configured sources (by name), updating changed URLs.
@@ -201,21 +241,17 @@ pub trait Storage {
     /// is another stored item's URL, the two are one item: this one is
     /// removed and `Some(other)` returned.
     fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError>;
-    /// Leases to `owner`, until `until`, up to `limit` of the `names` that
-    /// are due at `now` (never fetched, or their next fetch time reached,
-    /// and no Retry-After pending) and not leased by anyone; returns the
-    /// names leased, most overdue first. Recording the fetch releases the
-    /// lease; a node that dies loses its leases at `until`. This is how
-    /// several daemons on one database share the fetching, each source
-    /// fetched by one of them.
-    fn claim_due(
-        &mut self,
-        owner: &str,
-        names: &[String],
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError>;
+    /// Leases to `request.owner` what it may fetch now of its sources: those
+    /// due (never fetched, or their next fetch time reached, and no
+    /// Retry-After pending) and not leased by anyone, most overdue first
+    /// and hosts taken in turn, at most `limit`. A host never has more than
+    /// `per_host` sources leased at once by all nodes together, and a node
+    /// takes at most its share of that while others are working too.
+    /// Recording the fetch releases the lease; a node that dies loses its
+    /// leases at `until`. This is how several daemons on one database share
+    /// the fetching and keep to each server's limits, each source fetched
+    /// by one of them.
+    fn claim_due(&mut self, request: &LeaseRequest) -> Result<Leased, StoreError>;
     /// Claims the digest of `date` (`YYYY-MM-DD`) at the schedule's tick
     /// `tick` for `owner` until `until`: `Ok(None)` when claimed,
     /// `Ok(Some(held))` when another node holds that tick or has written
@@ -372,15 +408,8 @@ impl Storage for Store {
     fn enrich_item(&mut self, id: i64, patch: &ItemPatch) -> Result<Option<i64>, StoreError> {
         on_backend!(self, s => s.enrich_item(id, patch))
     }
-    fn claim_due(
-        &mut self,
-        owner: &str,
-        names: &[String],
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        on_backend!(self, s => s.claim_due(owner, names, now, until, limit))
+    fn claim_due(&mut self, request: &LeaseRequest) -> Result<Leased, StoreError> {
+        on_backend!(self, s => s.claim_due(request))
     }
     fn claim_digest(
         &mut self,

@@ -16,8 +16,8 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
 use super::{
-    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord, from_ts,
-    json, json_list,
+    FetchRecord, ItemPatch, LeaseRequest, Leased, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem,
+    StoryRecord, from_ts, json, json_list,
 };
 use crate::model::Item;
 use crate::scrape::PageMeta;
@@ -122,10 +122,17 @@ const MIGRATIONS: &[&str] = &[
     // 4: a counter of saved posts, for nodes keeping copies of the output
     "CREATE TABLE publication (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
     INSERT INTO publication (id, version) VALUES (1, 0);",
+    // 5: nodes fetching now, for per-host shares; leases found by index
+    "CREATE TABLE claimants (owner TEXT PRIMARY KEY, active_until BIGINT NOT NULL);
+    CREATE INDEX sources_leased ON sources(lease_until) WHERE lease_until IS NOT NULL;",
 ];
 
 /// The advisory lock that lets one node at a time migrate the schema.
 const MIGRATION_LOCK: i64 = 0x7469_6469_6e67_7301;
+
+/// The advisory lock that makes lease requests take turns, so that two
+/// nodes never both see a host's last free slot.
+const LEASE_LOCK: i64 = 0x7469_6469_6e67_7302;
 
 type PgResult<T> = Result<T, postgres::Error>;
 
@@ -504,6 +511,65 @@ impl Session {
     fn read<T>(&mut self, work: impl FnOnce(&mut Session) -> PgResult<T>) -> PgResult<T> {
         if self.in_batch { self.atomic(work) } else { work(self) }
     }
+}
+
+/// [`Storage::claim_due`] inside its transaction.
+fn claim_due(s: &mut Session, request: &LeaseRequest) -> PgResult<Leased> {
+    let (names, hosts): (Vec<String>, Vec<String>) = request.sources.iter().cloned().unzip();
+    let owner = &request.owner;
+    let (now, until) = (request.now.timestamp(), request.until.timestamp());
+    let active_until = request.now.checked_add_signed(super::CLAIMANT_TTL).unwrap_or(request.now).timestamp();
+    let limit = i64::try_from(request.limit).unwrap_or(i64::MAX);
+    let per_host = i64::try_from(request.per_host.max(1)).unwrap_or(i64::MAX);
+    s.execute("SELECT pg_advisory_xact_lock($1)", &[&LEASE_LOCK])?;
+    let active: i64 = s
+        .query_one(
+            "WITH me AS (INSERT INTO claimants (owner, active_until) VALUES ($1, $2)
+               ON CONFLICT (owner) DO UPDATE SET active_until = EXCLUDED.active_until)
+             SELECT 1 + COUNT(*) FROM claimants WHERE active_until > $3 AND owner <> $1",
+            &[owner, &active_until, &now],
+        )?
+        .try_get(0)?;
+    let share = i64::try_from(request.share(u64::try_from(active).unwrap_or(1))).unwrap_or(i64::MAX);
+    // Per host: what every node holds, what this one holds; the due
+    // sources numbered within their host, so hosts are taken in turn and
+    // never past what is left of their limit or of this node's share.
+    // SKIP LOCKED: rows another statement is writing are left, not waited for.
+    let rows = s.query(
+        "WITH req(name, host) AS (SELECT * FROM UNNEST($1::text[], $2::text[])),
+         busy AS (SELECT r.host, COUNT(*) AS n, COUNT(*) FILTER (WHERE s.lease_owner = $3) AS mine
+                  FROM sources s JOIN req r ON r.name = s.name WHERE s.lease_until > $4 GROUP BY r.host),
+         due AS (SELECT s.id, r.host, s.next_fetch_at,
+                        row_number() OVER (PARTITION BY r.host ORDER BY s.next_fetch_at NULLS FIRST, s.id) AS rn
+                 FROM sources s JOIN req r ON r.name = s.name
+                 WHERE (s.next_fetch_at IS NULL OR s.next_fetch_at <= $4)
+                   AND (s.retry_after_until IS NULL OR s.retry_after_until <= $4)
+                   AND (s.lease_until IS NULL OR s.lease_until <= $4)),
+         pick AS (SELECT d.id FROM due d LEFT JOIN busy b ON b.host = d.host
+                  WHERE d.rn <= LEAST($5 - COALESCE(b.n, 0), $6 - COALESCE(b.mine, 0))
+                  ORDER BY d.rn, d.next_fetch_at NULLS FIRST, d.id LIMIT $7)
+         UPDATE sources SET lease_owner = $3, lease_until = $8
+         WHERE id IN (SELECT id FROM sources WHERE id IN (SELECT id FROM pick) FOR UPDATE SKIP LOCKED)
+         RETURNING name, next_fetch_at, id",
+        &[&names, &hosts, owner, &now, &per_host, &share, &limit, &until],
+    )?;
+    let mut got: Vec<(String, Option<i64>, i64)> =
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<PgResult<_>>()?;
+    got.sort_by_key(|(_, next, id)| (next.is_some(), *next, *id));
+    let waiting = got.len() < request.limit
+        && s.query_one(
+            "SELECT EXISTS (SELECT 1 FROM sources WHERE name = ANY($1)
+               AND (next_fetch_at IS NULL OR next_fetch_at <= $2)
+               AND (retry_after_until IS NULL OR retry_after_until <= $2)
+               AND (lease_until IS NULL OR lease_until <= $2))",
+            &[&names, &now],
+        )?
+        .try_get(0)?;
+    if got.is_empty() && !waiting {
+        // Nothing left to fetch: this node no longer takes a share.
+        s.execute("DELETE FROM claimants WHERE owner = $1", &[owner])?;
+    }
+    Ok(Leased { names: got.into_iter().map(|(name, _, _)| name).collect(), waiting })
 }
 
 const ITEM_COLUMNS: &str =
@@ -1029,39 +1095,9 @@ impl Storage for PgStore {
         })
     }
 
-    fn claim_due(
-        &mut self,
-        owner: &str,
-        names: &[String],
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        let (owner, names) = (owner.to_string(), names.to_vec());
-        let (now, until) = (now.timestamp(), until.timestamp());
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.call(move |s| {
-            s.atomic(|s| {
-                // SKIP LOCKED: rows another node is claiming right now are
-                // left to it, not waited for.
-                let rows = s.query(
-                    "UPDATE sources SET lease_owner = $1, lease_until = $2 WHERE id IN (
-                       SELECT id FROM sources
-                       WHERE name = ANY($3)
-                         AND (next_fetch_at IS NULL OR next_fetch_at <= $4)
-                         AND (retry_after_until IS NULL OR retry_after_until <= $4)
-                         AND (lease_until IS NULL OR lease_until <= $4)
-                       ORDER BY next_fetch_at NULLS FIRST, id LIMIT $5
-                       FOR UPDATE SKIP LOCKED)
-                     RETURNING name, next_fetch_at, id",
-                    &[&owner, &until, &names, &now, &limit],
-                )?;
-                let mut got: Vec<(String, Option<i64>, i64)> =
-                    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<PgResult<_>>()?;
-                got.sort_by_key(|(_, next, id)| (next.is_some(), *next, *id));
-                Ok(got.into_iter().map(|(name, _, _)| name).collect())
-            })
-        })
+    fn claim_due(&mut self, request: &LeaseRequest) -> Result<Leased, StoreError> {
+        let request = request.clone();
+        self.call(move |s| s.atomic(|s| claim_due(s, &request)))
     }
 
     fn claim_digest(

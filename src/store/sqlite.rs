@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    FetchRecord, ItemPatch, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem, StoryRecord, from_ts,
-    json, json_list,
+    FetchRecord, ItemPatch, LeaseRequest, Leased, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem,
+    StoryRecord, from_ts, json, json_list,
 };
 use crate::model::Item;
 use crate::scrape::PageMeta;
@@ -114,7 +114,72 @@ const MIGRATIONS: &[&str] = &[
     // 8: a counter of saved posts, for nodes keeping copies of the output
     "CREATE TABLE publication (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
     INSERT INTO publication (id, version) VALUES (1, 0);",
+    // 9: nodes fetching now, for per-host shares; leases found by index
+    "CREATE TABLE claimants (owner TEXT PRIMARY KEY, active_until INTEGER NOT NULL);
+    CREATE INDEX sources_leased ON sources(lease_until) WHERE lease_until IS NOT NULL;",
 ];
+
+/// [`Storage::claim_due`]: one immediate transaction, so that requests
+/// from processes sharing the file take turns.
+fn claim_due(conn: &mut Connection, request: &LeaseRequest) -> rusqlite::Result<Leased> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Pairs as JSON arrays: [["name", "host"], …].
+    let sources = serde_json::to_string(&request.sources).unwrap_or_else(|_| "[]".into());
+    let owner = &request.owner;
+    let now = ts(request.now);
+    let active_until = ts(request.now.checked_add_signed(super::CLAIMANT_TTL).unwrap_or(request.now));
+    tx.prepare_cached(
+        "INSERT INTO claimants (owner, active_until) VALUES (?1, ?2)
+         ON CONFLICT (owner) DO UPDATE SET active_until = excluded.active_until",
+    )?
+    .execute(params![owner, active_until])?;
+    let active: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM claimants WHERE active_until > ?1 OR owner = ?2")?
+        .query_row(params![now, owner], |r| r.get(0))?;
+    let share = i64::try_from(request.share(u64::try_from(active).unwrap_or(1))).unwrap_or(i64::MAX);
+    let per_host = i64::try_from(request.per_host.max(1)).unwrap_or(i64::MAX);
+    let limit = i64::try_from(request.limit).unwrap_or(i64::MAX);
+    // The same query as PostgreSQL's: per host what every node and this one
+    // hold; due sources numbered within their host, hosts taken in turn.
+    let mut got: Vec<(String, Option<i64>, i64)> = tx
+        .prepare_cached(
+            "WITH req(name, host) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)),
+             busy AS (SELECT r.host, COUNT(*) AS n, SUM(s.lease_owner = ?2) AS mine
+                      FROM sources s JOIN req r ON r.name = s.name WHERE s.lease_until > ?3 GROUP BY r.host),
+             due AS (SELECT s.id, r.host, s.next_fetch_at,
+                            row_number() OVER (PARTITION BY r.host ORDER BY s.next_fetch_at NULLS FIRST, s.id) AS rn
+                     FROM sources s JOIN req r ON r.name = s.name
+                     WHERE (s.next_fetch_at IS NULL OR s.next_fetch_at <= ?3)
+                       AND (s.retry_after_until IS NULL OR s.retry_after_until <= ?3)
+                       AND (s.lease_until IS NULL OR s.lease_until <= ?3)),
+             pick AS (SELECT d.id FROM due d LEFT JOIN busy b ON b.host = d.host
+                      WHERE d.rn <= min(?4 - COALESCE(b.n, 0), ?5 - COALESCE(b.mine, 0))
+                      ORDER BY d.rn, d.next_fetch_at NULLS FIRST, d.id LIMIT ?6)
+             UPDATE sources SET lease_owner = ?2, lease_until = ?7 WHERE id IN (SELECT id FROM pick)
+             RETURNING name, next_fetch_at, id",
+        )?
+        .query_map(params![sources, owner, now, per_host, share, limit, ts(request.until)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    got.sort_by_key(|(_, next, id)| (next.is_some(), *next, *id));
+    let waiting = got.len() < request.limit
+        && tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM sources
+                   WHERE name IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))
+                   AND (next_fetch_at IS NULL OR next_fetch_at <= ?2)
+                   AND (retry_after_until IS NULL OR retry_after_until <= ?2)
+                   AND (lease_until IS NULL OR lease_until <= ?2))",
+            )?
+            .query_row(params![sources, now], |r| r.get(0))?;
+    if got.is_empty() && !waiting {
+        // Nothing left to fetch: this node no longer takes a share.
+        tx.prepare_cached("DELETE FROM claimants WHERE owner = ?1")?.execute([owner])?;
+    }
+    tx.commit()?;
+    Ok(Leased { names: got.into_iter().map(|(name, _, _)| name).collect(), waiting })
+}
 
 const ITEM_COLUMNS: &str =
     "i.id, s.name, i.title, i.url, i.text, i.summary_html, i.content_html, i.image, i.categories, i.published_at";
@@ -718,34 +783,9 @@ impl Storage for SqliteStore {
         result.map_err(|e| self.err(e))
     }
 
-    fn claim_due(
-        &mut self,
-        owner: &str,
-        names: &[String],
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        let names = json(names);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let run = || -> rusqlite::Result<Vec<String>> {
-            let mut stmt = self.conn.prepare_cached(
-                "UPDATE sources SET lease_owner = ?1, lease_until = ?2 WHERE id IN (
-                   SELECT id FROM sources
-                   WHERE name IN (SELECT value FROM json_each(?3))
-                     AND (next_fetch_at IS NULL OR next_fetch_at <= ?4)
-                     AND (retry_after_until IS NULL OR retry_after_until <= ?4)
-                     AND (lease_until IS NULL OR lease_until <= ?4)
-                   ORDER BY next_fetch_at NULLS FIRST, id LIMIT ?5)
-                 RETURNING name, next_fetch_at, id",
-            )?;
-            let mut rows: Vec<(String, Option<i64>, i64)> = stmt
-                .query_map(params![owner, ts(until), names, ts(now), limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            rows.sort_by_key(|(_, next, id)| (next.is_some(), *next, *id));
-            Ok(rows.into_iter().map(|(name, _, _)| name).collect())
-        };
-        run().map_err(|e| self.err(e))
+    fn claim_due(&mut self, request: &LeaseRequest) -> Result<Leased, StoreError> {
+        let result = claim_due(&mut self.conn, request);
+        result.map_err(|e| self.err(e))
     }
 
     fn claim_digest(

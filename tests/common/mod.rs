@@ -31,7 +31,8 @@ pub struct Seen {
     pub user_agents: Vec<String>,
     /// Bodies POSTed to `/hub` (WebSub pings).
     pub hub_pings: Vec<String>,
-    /// Requests to `/delay/*` in flight now, and the most seen at once.
+    /// Requests to `/delay/*` and delayed `/body/*` in flight now, and the
+    /// most seen at once.
     pub in_flight: usize,
     pub max_in_flight: usize,
 }
@@ -233,7 +234,13 @@ async fn registered(State(s): State<AppState>, UrlPath(name): UrlPath<String>, h
     };
     // `:delay-ms` answers that much later.
     if let Some(ms) = headers.iter().find(|(k, _)| k == ":delay-ms").and_then(|(_, v)| v.parse().ok()) {
+        {
+            let mut seen = s.seen.lock().unwrap();
+            seen.in_flight += 1;
+            seen.max_in_flight = seen.max_in_flight.max(seen.in_flight);
+        }
         tokio::time::sleep(Duration::from_millis(ms)).await;
+        s.seen.lock().unwrap().in_flight -= 1;
     }
     let mut resp = body.into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
