@@ -7,8 +7,9 @@
 #    addresses, 127.0.0.1 up, sources spread over them): one `tidings fetch`
 #    into a fresh SQLite file, the same into a fresh PostgreSQL database;
 #    then one `tidings fetch --due` into a fresh PostgreSQL database against
-#    three at once (three nodes) into another, with the most requests one
-#    host had in flight at once (per_host_concurrency is 4).
+#    three at once (three nodes) into another; then three nodes at once on
+#    SLOW sources served at 256 kB/s (each request lasts ~0.15 s), with the
+#    most requests one host had in flight at once (per_host_concurrency is 4).
 # 2. Three `tidings serve` daemons on one PostgreSQL database, every source
 #    polled once a minute (min = max interval 1 minute, fetch tick every 10 s),
 #    for MINUTES minutes; the third gets SIGKILL after KILL_AT seconds, at the
@@ -18,7 +19,7 @@
 #    log: its share of the fetches; for the sources the killed node held
 #    leases on, how long until another node fetched them.
 #
-# Environment: TIDINGS (default target/release/tidings), SOURCES (3000), HOSTS (8),
+# Environment: TIDINGS (default target/release/tidings), SOURCES (3000), HOSTS (8), SLOW (480),
 # MINUTES (4), KILL_AT (70), PG_ADMIN (postgres://postgres@127.0.0.1:5432/postgres),
 # SEED (7), KEEP=1 keeps the temp dir. Needs nginx, curl, psql, python3.
 set -euo pipefail
@@ -28,6 +29,7 @@ TIDINGS=${TIDINGS:-target/release/tidings}
 [[ $TIDINGS = /* ]] || TIDINGS=$ROOT/$TIDINGS
 SOURCES=${SOURCES:-3000}
 HOSTS=${HOSTS:-8}
+SLOW=${SLOW:-480}
 MINUTES=${MINUTES:-4}
 KILL_AT=${KILL_AT:-70}
 SEED=${SEED:-7}
@@ -132,8 +134,20 @@ for p in "${PIDS[@]}"; do wait "$p" || true; done
 t1=$(now)
 PIDS=()
 T_THREE=$(echo "$t1 - $t0" | bc -l)
-tail -n +"$((MARK + 1))" "$ACCESS" >"$W/trio.access.log"
 for n in 1 2 3; do echo "  trio$n: $(tail -n 1 "$W/trio$n.out")" >&2; done
+# Three nodes on slow sources: how many requests each host had at once.
+head -n "$((SLOW * 4))" "$W/sources.toml" | sed 's|/plain/|/slow/|' >"$W/sources-slow.toml"
+sed "s|$W/sources.toml|$W/sources-slow.toml|" "$W/pg.toml" >"$W/slow.toml"
+fresh_db
+MARK=$(wc -l <"$ACCESS")
+for n in 1 2 3; do
+    TIDINGS_NODE_ID="slow$n" "$TIDINGS" --config "$W/slow.toml" fetch --due >"$W/slow$n.out" 2>"$W/slow$n.err" &
+    PIDS+=($!)
+done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
+PIDS=()
+tail -n +"$((MARK + 1))" "$ACCESS" >"$W/slow.access.log"
+for n in 1 2 3; do echo "  slow$n: $(tail -n 1 "$W/slow$n.out")" >&2; done
 
 # --- 2. three daemons ----------------------------------------------------------
 fresh_db
@@ -162,19 +176,19 @@ stop "${PIDS[0]}" TERM 100
 stop "${PIDS[1]}" TERM 100
 PIDS=()
 
-python3 - "$W" "$SOURCES" "$T_SQLITE" "$T_PG" "$START" "$KILLED_AT" "$MINUTES" "$HOSTS" "$T_ONE" "$T_THREE" <<'EOF'
+python3 - "$W" "$SOURCES" "$T_SQLITE" "$T_PG" "$START" "$KILLED_AT" "$MINUTES" "$HOSTS" "$T_ONE" "$T_THREE" "$SLOW" <<'EOF'
 import collections, os, re, sys
-w, n, t_sqlite, t_pg, start, killed, minutes, hosts, t_one, t_three = sys.argv[1:11]
+w, n, t_sqlite, t_pg, start, killed, minutes, hosts, t_one, t_three, slow = sys.argv[1:12]
 n, t_sqlite, t_pg, start, killed, minutes = int(n), float(t_sqlite), float(t_pg), float(start), float(killed), int(minutes)
 t_one, t_three = float(t_one), float(t_three)
 print(f"[16] {n} loopback sources on {hosts} hosts (nginx, 200 every time); one node, fetch-and-ingest into an empty database:")
 print(f"[16]   SQLite {t_sqlite:.2f} s, PostgreSQL {t_pg:.2f} s → {t_pg / t_sqlite:.2f}× (target ≤ 2)")
-# Requests in flight per host while three nodes fetched: [end - seconds, end].
+# Requests in flight per host while three nodes fetched slow sources: [end - seconds, end].
 events = collections.defaultdict(list)
 fetched = 0
-for line in open(os.path.join(w, "trio.access.log")):
+for line in open(os.path.join(w, "slow.access.log")):
     parts = line.split()
-    if len(parts) >= 5 and parts[1].startswith("/plain/"):
+    if len(parts) >= 5 and parts[1].startswith("/slow/"):
         end, took = float(parts[2]), float(parts[4])
         events[parts[3]] += [(end - took, 1), (end, -1)]
         fetched += 1
@@ -185,13 +199,16 @@ for host, ev in events.items():
         now += d
         top = max(top, now)
     peak[host] = top
-trio = {}
-for k in (1, 2, 3):
-    last = open(os.path.join(w, f"trio{k}.out")).read().strip().splitlines()
-    trio[k] = last[-1] if last else "?"
 print(f"[16] fetch --due into an empty PostgreSQL database: one node {t_one:.2f} s; three nodes at once {t_three:.2f} s"
-      f" → {t_three / t_one:.2f}× (target ≤ 1); {fetched} requests")
-print("[16]   most requests in flight to one host while three nodes fetched (limit 4): "
+      f" → {t_three / t_one:.2f}× (target ≤ 1)")
+slow_share = []
+for k in (1, 2, 3):
+    last = open(os.path.join(w, f"slow{k}.out")).read().strip().splitlines()
+    m = re.match(r"(\d+) sources", last[-1]) if last else None
+    slow_share.append(m.group(1) if m else "?")
+print(f"[16]   {slow} slow sources (256 kB/s) on {hosts} hosts, three nodes at once: {fetched} requests, "
+      f"split {' / '.join(slow_share)}")
+print("[16]   most requests in flight to one host at once (limit 4, all nodes together): "
       + (f"{max(peak.values())} (per host: " + ", ".join(f"{v}" for _, v in sorted(peak.items())) + ")" if peak else "—"))
 times = collections.defaultdict(list)
 for line in open(os.path.join(w, "nginx", "access.log")):

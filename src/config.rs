@@ -163,11 +163,13 @@ pub struct OutputConfig {
     pub dir: PathBuf,
     /// Which static site builder the posts are for.
     pub format: OutputFormat,
+    /// Where an editor's corrections live, one `YYYY-MM-DD.toml` per date.
+    pub edits_dir: PathBuf,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { dir: PathBuf::from("public"), format: OutputFormat::Jekyll }
+        OutputConfig { dir: PathBuf::from("public"), format: OutputFormat::Jekyll, edits_dir: PathBuf::from("edits") }
     }
 }
 
@@ -590,7 +592,7 @@ pub struct Loaded {
     pub entities: crate::entities::Entities,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
@@ -611,7 +613,7 @@ fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, String)
 
 /// The `table.key` path around a byte offset, found by scanning the text
 /// before it: good enough to point a person at the right place.
-fn key_at(text: &str, offset: usize) -> Option<String> {
+pub(crate) fn key_at(text: &str, offset: usize) -> Option<String> {
     let before = &text[..offset.min(text.len())];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
@@ -674,6 +676,7 @@ impl Config {
             config.storage.database = resolve_path(&base_dir, &config.storage.database);
         }
         config.output.dir = resolve_path(&base_dir, &config.output.dir);
+        config.output.edits_dir = resolve_path(&base_dir, &config.output.edits_dir);
         config.taxonomy.file = resolve_path(&base_dir, &config.taxonomy.file);
         config.entities.file = config.entities.file.as_ref().map(|f| resolve_path(&base_dir, f));
         config.sources.file = resolve_path(&base_dir, &config.sources.file);

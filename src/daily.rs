@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, Utc};
 
 use crate::config::{Loaded, parse_hh_mm};
-use crate::digest::{self, DigestInput};
+use crate::digest::{self, Digest, DigestInput};
+use crate::edits;
 use crate::enrich;
 use crate::fetch::Fetcher;
 use crate::publish::{self, PublishError, Published};
@@ -21,6 +22,8 @@ pub struct DailyReport {
     /// `None` when the window held no new item: no post was written.
     pub post: Option<PostSummary>,
     pub published: Published,
+    /// Edits of the date that named nothing in it.
+    pub warnings: Vec<String>,
 }
 
 /// A short account of the written post.
@@ -74,6 +77,8 @@ pub async fn run<S: Storage>(
     let window = digest::window(date, time, tz);
     let day = date.format("%Y-%m-%d").to_string();
     let tagger = Tagger::new(&loaded.taxonomy, &loaded.entities);
+    // Read first: a malformed edits file stops the run before anything is written.
+    let edits = edits::load(&config.output.edits_dir, date)?;
     let build = |candidates: Vec<StoredItem>, earlier| {
         digest::build(DigestInput {
             date,
@@ -84,6 +89,7 @@ pub async fn run<S: Storage>(
             settings: &config.digest,
             entities: &loaded.entities,
             language: &config.site.language,
+            edits: &edits,
         })
     };
     let (candidates, earlier) = gather(loaded, store, date, window)?;
@@ -96,8 +102,11 @@ pub async fn run<S: Storage>(
     }
     let Some(d) = built else {
         let published = publish::publish(config, &loaded.taxonomy, store, None)?;
-        return Ok(DailyReport { date, post: None, published });
+        return Ok(DailyReport { date, post: None, published, warnings: vec![] });
     };
+    for w in &d.edit_warnings {
+        tracing::warn!(%date, "{w}");
+    }
     let markdown = render::post_markdown(&d, &config.site.base_url, config.output.format);
     let post = PostRecord {
         date: day.clone(),
@@ -138,7 +147,31 @@ pub async fn run<S: Storage>(
             tags: d.tags.clone(),
         }),
         published,
+        warnings: d.edit_warnings.clone(),
     })
+}
+
+/// The digest of `date` as it would be written now from what is stored,
+/// the date's edits applied; nothing is fetched or written. `None` when
+/// the window holds no new item.
+pub fn preview<S: Storage>(loaded: &Loaded, store: &S, date: NaiveDate) -> Result<Option<Digest>, PublishError> {
+    let config = &loaded.config;
+    let time = parse_hh_mm(&config.digest.time).unwrap_or_default();
+    let window = digest::window(date, time, config.site.tz());
+    let tagger = Tagger::new(&loaded.taxonomy, &loaded.entities);
+    let edits = edits::load(&config.output.edits_dir, date)?;
+    let (candidates, earlier) = gather(loaded, store, date, window)?;
+    Ok(digest::build(DigestInput {
+        date,
+        window,
+        candidates,
+        earlier,
+        tagger: &tagger,
+        settings: &config.digest,
+        entities: &loaded.entities,
+        language: &config.site.language,
+        edits: &edits,
+    }))
 }
 
 /// Most article pages read per story.

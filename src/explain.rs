@@ -105,7 +105,10 @@ fn render(view: &View<'_>, result: &cluster::Clustering, date: NaiveDate, urls: 
         let links = links_of.get(&g).map_or(&[][..], Vec::as_slice);
         let joined: Vec<&&Link> = links.iter().filter(|l| l.joined.is_some() && story_of[l.pair.a] == g).collect();
         let apart: Vec<&&Link> = links.iter().filter(|l| l.joined.is_none()).collect();
-        let _ = writeln!(out, "\nstory of {} report(s):", members.len());
+        // The id the post shows for this story (edits name it by this).
+        let first = members.iter().filter(|&&i| i < n_new).min_by_key(|&&i| (items[i].published_at, items[i].id));
+        let id = first.map(|&i| crate::digest::item_id(&items[i])).unwrap_or_default();
+        let _ = writeln!(out, "\nstory {id} of {} report(s):", members.len());
         for &m in members {
             let url = items[m].url.as_deref().unwrap_or("(no link)");
             let _ = writeln!(out, "  {}  <{url}>", name(m));

@@ -311,8 +311,8 @@ struct ClaimPlan {
     owner: String,
     /// Sources leased at a time.
     chunk: usize,
-    /// How long a lease lasts: long enough for its chunk to be fetched
-    /// one by one on one host at the longest timeout.
+    /// How long a lease lasts: long enough for its chunk to be fetched at
+    /// the longest timeout.
     lease: chrono::Duration,
     /// Most sources of one host leased at once, by all nodes together.
     per_host: usize,
@@ -327,8 +327,9 @@ impl ClaimPlan {
     fn new(config: &Config, node: Option<&str>) -> ClaimPlan {
         let concurrency = config.fetch.concurrency.max(1);
         let chunk = concurrency.saturating_mul(2).max(4);
-        let lanes = config.fetch.per_host_concurrency.clamp(1, concurrency);
-        let rounds = u64::try_from(chunk.div_ceil(lanes)).unwrap_or(u64::MAX);
+        // A node never holds more of one host than the host's limit, so
+        // its chunk is fetched `concurrency` at a time.
+        let rounds = u64::try_from(chunk.div_ceil(concurrency)).unwrap_or(u64::MAX);
         let secs = config.fetch.timeout_secs.saturating_add(5).saturating_mul(rounds).saturating_add(60);
         let lease = chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(86_400));
         let patience = Duration::from_secs(config.fetch.timeout_secs.saturating_add(5));

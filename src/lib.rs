@@ -8,7 +8,8 @@
 //! `fetch`, `store` and `publish`, so the middle is pure. Clustering reads
 //! names through the gazetteer ([`entities`]) and figures through
 //! [`figures`]; [`explain`] shows its decisions; [`timespan`] is where
-//! every outside number becomes time.
+//! every outside number becomes time. An editor's corrections of a day
+//! ([`edits`]) are applied while its digest is built.
 
 pub mod cluster;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod daemon;
 pub mod daily;
 pub mod decode;
 pub mod digest;
+pub mod edits;
 pub mod enrich;
 pub mod entities;
 pub mod explain;

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tidings::config::{self, ConfigError};
 use tidings::store::{Storage, Store};
-use tidings::{daemon, daily, ingest, report, subscriptions};
+use tidings::{daemon, daily, edits, ingest, report, subscriptions};
 
 /// Exit code for configuration that cannot be used.
 const EXIT_CONFIG: u8 = 2;
@@ -99,7 +99,84 @@ enum Command {
         /// Use what is already stored; do not fetch first.
         #[arg(long)]
         no_fetch: bool,
+        /// Print the story list (position, id, headline, outlets, tags) the
+        /// digest would have now, from what is stored; fetch and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
+    /// Correct a day's digest. The correction is added to the date's edits
+    /// file and applies on every build of that date; prints the story list
+    /// it gives. Stories are named by the id the post and `digest --dry-run`
+    /// show, reports by their URL.
+    Edit {
+        /// The day, YYYY-MM-DD (default: today in the site's timezone).
+        #[arg(long, value_parser = digest_date)]
+        date: Option<chrono::NaiveDate>,
+        #[command(subcommand)]
+        action: EditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum EditAction {
+    /// Hide a story (its id) or one report (its URL).
+    Hide { target: String },
+    /// Put a story at a position (1 = first).
+    Pin { story: String, position: usize },
+    /// Set the post's title.
+    Title { text: String },
+    /// Set the post's H1.
+    Heading { text: String },
+    /// Set the post's description.
+    Description { text: String },
+    /// Set a story's headline.
+    Headline { story: String, text: String },
+    /// Set a story's summary.
+    Summary { story: String, text: String },
+    /// Set a story's image.
+    Image { story: String, url: String },
+    /// Make one story of the stories these ids or URLs belong to.
+    Merge {
+        #[arg(num_args = 2.., required = true)]
+        targets: Vec<String>,
+    },
+    /// Take a report (URL or id) out of its story into a story of its own.
+    Split { target: String },
+    /// Add (+TAG or TAG) and remove (-TAG) a story's tags.
+    Tag {
+        story: String,
+        #[arg(allow_hyphen_values = true, required = true)]
+        changes: Vec<String>,
+    },
+}
+
+impl EditAction {
+    /// The edits-file entry this command writes.
+    fn entry(self) -> edits::EditEntry {
+        use edits::EditEntry as E;
+        match self {
+            EditAction::Hide { target } => E { hide: Some(target), ..E::default() },
+            EditAction::Pin { story, position } => E { pin: Some(story), position: Some(position), ..E::default() },
+            EditAction::Title { text } => E { title: Some(text), ..E::default() },
+            EditAction::Heading { text } => E { heading: Some(text), ..E::default() },
+            EditAction::Description { text } => E { description: Some(text), ..E::default() },
+            EditAction::Headline { story, text } => E { story: Some(story), headline: Some(text), ..E::default() },
+            EditAction::Summary { story, text } => E { story: Some(story), summary: Some(text), ..E::default() },
+            EditAction::Image { story, url } => E { story: Some(story), image: Some(url), ..E::default() },
+            EditAction::Merge { targets } => E { merge: targets, ..E::default() },
+            EditAction::Split { target } => E { split: Some(target), ..E::default() },
+            EditAction::Tag { story, changes } => {
+                let (mut add, mut remove) = (Vec::new(), Vec::new());
+                for c in changes {
+                    match c.strip_prefix('-') {
+                        Some(t) => remove.push(t.to_string()),
+                        None => add.push(c.strip_prefix('+').unwrap_or(&c).to_string()),
+                    }
+                }
+                E { story: Some(story), add_tags: add, remove_tags: remove, ..E::default() }
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -129,12 +206,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => {
             let loaded = config::load_all(&cli.config)?;
+            let edit_files = edits::check_dir(&loaded.config.output.edits_dir)?;
             println!(
-                "{}: ok ({} sources, {} tags, {} entities)",
+                "{}: ok ({} sources, {} tags, {} entities, {} edits files)",
                 cli.config.display(),
                 loaded.sources.len(),
                 loaded.taxonomy.tag.len(),
-                loaded.entities.len()
+                loaded.entities.len(),
+                edit_files
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -189,7 +268,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
-        Command::Digest { date, no_fetch } => {
+        Command::Digest { date, dry_run: true, .. } => {
+            let loaded = config::load_all(&cli.config)?;
+            let store = open_store(&loaded.config)?;
+            let date = date.unwrap_or_else(|| today(&loaded.config));
+            match daily::preview(&loaded, &store, date)? {
+                Some(d) => print!("{}", report::story_list(&d)),
+                None => println!("{date}: no new items in the window; no post would be written"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Edit { date, action } => {
+            let loaded = config::load_all(&cli.config)?;
+            let date = date.unwrap_or_else(|| today(&loaded.config));
+            let path = edits::append(&loaded.config.output.edits_dir, date, &action.entry())?;
+            eprintln!("edited {}", path.display());
+            let store = open_store(&loaded.config)?;
+            match daily::preview(&loaded, &store, date)? {
+                Some(d) => print!("{}", report::story_list(&d)),
+                None => println!("{date}: no new items in the window; no post would be written"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Digest { date, no_fetch, dry_run: false } => {
             let loaded = config::load_all(&cli.config)?;
             let mut store = open_store(&loaded.config)?;
             let runtime = runtime()?;
@@ -208,7 +309,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 fetcher =
                     Some(tidings::fetch::Fetcher::for_untrusted(&loaded.config.fetch, &loaded.config.user_agent())?);
             }
-            let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
+            let date = date.unwrap_or_else(|| today(&loaded.config));
             let rep = runtime.block_on(daily::run(&loaded, &mut store, date, fetcher.as_ref()))?;
             print!("{}", report::daily_summary(&rep));
             Ok(ExitCode::SUCCESS)
@@ -239,7 +340,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { date, urls } => {
             let loaded = config::load_all(&cli.config)?;
             let store = open_store(&loaded.config)?;
-            let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&loaded.config.site.tz()).date_naive());
+            let date = date.unwrap_or_else(|| today(&loaded.config));
             print!("{}", tidings::explain::explain_day(&loaded, &store, date, &urls)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -263,6 +364,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// A `--date`: YYYY-MM-DD, in the years a digest can cover.
+/// Today in the site's timezone.
+fn today(config: &config::Config) -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&config.site.tz()).date_naive()
+}
+
 fn digest_date(s: &str) -> Result<chrono::NaiveDate, String> {
     let d: chrono::NaiveDate = s.parse().map_err(|e| format!("{e} (expected YYYY-MM-DD)"))?;
     let year = chrono::Datelike::year(&d);

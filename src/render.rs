@@ -49,7 +49,9 @@ pub fn story_markdown(story: &Story, base_url: &str) -> String {
         Some(_) => format!("后续：{}", story.headline),
         None => story.headline.clone(),
     };
-    let _ = writeln!(s, "## {}\n", md_text(&headline));
+    // `{#story-<id>}`: the section's anchor in Jekyll (kramdown), Hugo
+    // (goldmark) and our own HTML alike, and the id edits name it by.
+    let _ = writeln!(s, "## {} {{#story-{}}}\n", md_text(&headline), story.id);
     if let Some(image) = &story.image {
         let alt = md_text(&story.headline).replace('"', "&quot;");
         let _ = writeln!(s, "![{alt}]({} \"{alt}\")\n", md_url(image));
@@ -85,7 +87,8 @@ pub fn story_markdown(story: &Story, base_url: &str) -> String {
 /// The Markdown body of a post file (front matter dropped), as HTML.
 pub fn markdown_to_html(markdown: &str) -> String {
     let body = strip_front_matter(markdown);
-    let parser = pulldown_cmark::Parser::new_ext(body, pulldown_cmark::Options::ENABLE_TABLES);
+    let options = pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_HEADING_ATTRIBUTES;
+    let parser = pulldown_cmark::Parser::new_ext(body, options);
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, parser);
     html

@@ -129,5 +129,30 @@ pub fn daily_summary(r: &DailyReport) -> String {
     for f in &r.published.feeds {
         let _ = writeln!(s, "feed:  {}", f.display());
     }
+    for w in &r.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    s
+}
+
+/// A digest as a story list: position, id, headline, outlets and tags, for
+/// `digest --dry-run` and `edit`; then the post's title and the edits that
+/// named nothing.
+pub fn story_list(d: &crate::digest::Digest) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{} · {}", d.date, d.title);
+    for (i, story) in d.stories.iter().enumerate() {
+        let outlets: Vec<&str> = story.sources.iter().map(|x| x.name.as_str()).collect();
+        let _ = writeln!(s, "{:>2}. [{}] {}", i + 1, story.id, story.headline);
+        let _ = writeln!(
+            s,
+            "    {} · {}",
+            outlets.join(", "),
+            if story.tags.is_empty() { "—".to_string() } else { story.tags.join(", ") }
+        );
+    }
+    for w in &d.edit_warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
     s
 }

@@ -58,7 +58,12 @@ fn post_titles(site: &Path) -> (String, Vec<String>) {
         .or_else(|_| std::fs::read_to_string(site.join("content/posts/2025-04-02-ai-daily.md")))
         .unwrap();
     let title = post.lines().find_map(|l| l.strip_prefix("title: ")).unwrap().trim_matches('"').to_string();
-    let headings = post.lines().filter_map(|l| l.strip_prefix("## ")).map(str::to_string).collect();
+    // Each `## headline {#story-<id>}`: the builders take the anchor as the id.
+    let headings = post
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(|h| h.rfind(" {#story-").map_or(h, |i| &h[..i]).to_string())
+        .collect();
     (title, headings)
 }
 

@@ -68,8 +68,16 @@ fn item_urls(db: &Path) -> BTreeMap<String, String> {
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
 }
 
+/// The post's story sections, each without its `{#story-<id>}` anchor.
 fn sections(post: &str) -> Vec<String> {
-    post.split("\n## ").skip(1).map(str::to_string).collect()
+    post.split("\n## ").skip(1).map(without_anchor).collect()
+}
+
+/// A section with the anchor after its headline taken out.
+fn without_anchor(section: &str) -> String {
+    let (first, rest) = section.split_once('\n').unwrap_or((section, ""));
+    let headline = first.rfind(" {#story-").map_or(first, |i| &first[..i]);
+    format!("{headline}\n{rest}")
 }
 
 fn front_matter(post: &str) -> (Vec<String>, Yaml<'static>) {
@@ -195,7 +203,7 @@ fn rerun_is_byte_identical_and_feeds_follow_the_rules() {
     for item in &channel.items {
         assert!(item.link.as_deref().unwrap().starts_with(base));
         chrono::DateTime::parse_from_rfc2822(item.pub_date.as_deref().unwrap()).expect("RFC 822 pubDate");
-        assert!(item.description.as_deref().unwrap().contains("<h2>"));
+        assert!(item.description.as_deref().unwrap().contains("<h2 id=\"story-"));
     }
     chrono::DateTime::parse_from_rfc2822(channel.last_build_date.as_deref().unwrap()).unwrap();
     // Atom 1.0: parses, rel=self, entries with ids, RFC 3339 dates.
@@ -320,8 +328,11 @@ fn explain_shows_what_joined_and_what_was_kept_apart() {
     let (all, _) = tidings(&config, &["explain", "--date", "2025-04-02"]);
     assert!(all.starts_with("2025-04-02: "), "{all}");
     let glasses = "Chinese eyewear hub Yujiang bets on AI glasses as industry conference opens";
-    let story = all.split("\nstory of ").find(|s| s.contains(glasses)).expect("the English S1 report");
-    assert!(story.starts_with("6 report(s)"), "{story}");
+    let story = all.split("\nstory ").find(|s| s.contains(glasses)).expect("the English S1 report");
+    // `story <id> of 6 report(s)`: the id the post shows, ten hex digits.
+    let (id, rest) = story.split_once(' ').expect("an id");
+    assert!(id.len() == 10 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{story}");
+    assert!(rest.starts_with("of 6 report(s)"), "{story}");
     assert!(story.contains("2025中国AI眼镜产业发展大会在江西余江开幕"), "{story}");
     assert!(story.contains("(Latin)") && story.contains("(Traditional)"), "{story}");
     let across = story.lines().find(|l| l.contains("across languages, evidence")).expect("a join across languages");
@@ -330,8 +341,160 @@ fn explain_shows_what_joined_and_what_was_kept_apart() {
     // One item's link: only its story.
     let urls = item_urls(&dir.path().join("db/t.sqlite"));
     let (one, _) = tidings(&config, &["explain", "--date", "2025-04-02", &urls[glasses]]);
-    assert_eq!(one.matches("\nstory of ").count(), 1, "{one}");
+    assert_eq!(one.matches("\nstory ").count(), 1, "{one}");
     assert!(one.contains(glasses), "{one}");
     let (none, _) = tidings(&config, &["explain", "--date", "2025-04-02", "https://nowhere.example/x"]);
     assert!(none.contains("not in this day's window: https://nowhere.example/x"), "{none}");
+}
+
+/// `N. [id] headline` lines of a story list (`digest --dry-run`, `edit`).
+fn listed(list: &str) -> Vec<(String, String)> {
+    list.lines()
+        .filter_map(|l| {
+            let (_, rest) = l.trim_start().split_once(". [")?;
+            let (id, headline) = rest.split_once("] ")?;
+            Some((id.to_string(), headline.to_string()))
+        })
+        .collect()
+}
+
+/// Every file of the output, for "nothing was written".
+fn output_files(site: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![site.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_editors_corrections_survive_rebuilds_and_reach_the_feeds() {
+    let (dir, config) = setup(&[]);
+    let site = dir.path().join("site");
+    let day = ["--date", "2025-04-02"];
+    tidings(&config, &["digest", day[0], day[1]]);
+    let post_path = site.join("_posts/2025-04-02-ai-daily.md");
+    let before = output_files(&site);
+
+    // The dry run lists the stories with their ids and writes nothing.
+    let (list, _) = tidings(&config, &["digest", day[0], day[1], "--dry-run"]);
+    let stories = listed(&list);
+    let n = stories.len();
+    assert!(n >= 6, "{list}");
+    assert_eq!(sections(&std::fs::read_to_string(&post_path).unwrap()).len(), n, "{list}");
+    assert_eq!(output_files(&site), before, "a dry run wrote something");
+    assert!(!dir.path().join("edits").exists());
+    // Each id is the anchor of its section in the post.
+    let post = std::fs::read_to_string(&post_path).unwrap();
+    for (id, headline) in &stories {
+        assert!(post.contains(&format!("{} {{#story-{id}}}", tidings::render::md_text(headline))), "{id} {headline}");
+    }
+
+    // Hide one story, retitle and retag another, pin it first, title the post.
+    let (hidden_id, hidden) = stories.iter().find(|(_, h)| h.contains("余江")).cloned().expect("the AI glasses story");
+    let (kept_id, _) = stories.last().cloned().unwrap();
+    let (list, stderr) = tidings(&config, &["edit", day[0], day[1], "hide", &hidden_id]);
+    assert!(stderr.contains("edits/2025-04-02.toml"), "{stderr}");
+    assert!(listed(&list).iter().all(|(id, _)| *id != hidden_id), "{list}");
+    tidings(&config, &["edit", day[0], day[1], "headline", &kept_id, "编辑改写的标题：<一则>"]);
+    tidings(&config, &["edit", day[0], day[1], "tag", &kept_id, "+人机共生", "-AI眼镜"]);
+    tidings(&config, &["edit", day[0], day[1], "pin", &kept_id, "1"]);
+    let (list, _) = tidings(&config, &["edit", day[0], day[1], "title", "编辑定的标题"]);
+    let now = listed(&list);
+    assert_eq!(now[0], (kept_id.clone(), "编辑改写的标题：<一则>".to_string()), "{list}");
+    assert!(list.contains("人机共生"), "{list}");
+    assert!(!list.contains(&hidden_id), "{list}");
+
+    // The rebuild applies them, and a second rebuild is byte-identical.
+    tidings(&config, &["digest", day[0], day[1], "--no-fetch"]);
+    let post = std::fs::read_to_string(&post_path).unwrap();
+    let (_, fm) = front_matter(&post);
+    assert_eq!(fm["title"].as_str(), Some("编辑定的标题"));
+    let secs = sections(&post);
+    assert_eq!(secs.len(), now.len());
+    assert!(secs[0].starts_with("编辑改写的标题：&lt;一则&gt;\n"), "{}", secs[0]);
+    assert!(secs[0].contains("人机共生"), "{}", secs[0]);
+    assert!(!post.contains(&format!("story-{hidden_id}")), "the hidden story is in the post");
+    assert!(!post.contains(&tidings::render::md_text(&hidden)), "the hidden story is in the post");
+    let rebuilt = output_files(&site);
+    tidings(&config, &["digest", day[0], day[1], "--no-fetch"]);
+    assert_eq!(output_files(&site), rebuilt, "a rebuild with edits changed the output");
+    // The feeds follow: the hidden story is gone from every one, the new headline is there.
+    let mut feeds: Vec<PathBuf> = ["feed.xml", "atom.xml", "feed.json"].iter().map(|f| site.join(f)).collect();
+    feeds.extend(std::fs::read_dir(site.join("tags")).unwrap().map(|e| e.unwrap().path()));
+    // The hidden story was the day's only AI眼镜 story: that feed is now empty, and still valid.
+    let glasses = std::fs::read_to_string(site.join("tags/AI眼镜.xml")).unwrap();
+    assert!(rss::Channel::read_from(glasses.as_bytes()).unwrap().items.is_empty(), "{glasses}");
+    for feed in &feeds {
+        let text = std::fs::read_to_string(feed).unwrap();
+        assert!(!text.contains(&format!("story-{hidden_id}")), "{} still has the hidden story", feed.display());
+    }
+    let rss_text = std::fs::read_to_string(site.join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(rss_text.as_bytes()).unwrap();
+    let html = channel.items[0].description.as_deref().unwrap();
+    assert!(html.contains("编辑改写的标题：&lt;一则&gt;"), "{html}");
+    assert_eq!(channel.items[0].title.as_deref(), Some("编辑定的标题"));
+    assert!(std::fs::read_to_string(site.join("tags/人机共生.xml")).unwrap().contains("编辑改写的标题"));
+
+    // An edit naming nothing is a warning naming it, and the build goes on.
+    let (list, _) = tidings(&config, &["edit", day[0], day[1], "hide", "00000000ff"]);
+    assert!(list.contains("warning: ") && list.contains("00000000ff"), "{list}");
+    let (out, _) = tidings(&config, &["digest", day[0], day[1], "--no-fetch"]);
+    assert!(out.contains("warning: ") && out.contains("00000000ff"), "{out}");
+
+    // A malformed edits file: file, line and key; the published post stays.
+    let edits = dir.path().join("edits/2025-04-02.toml");
+    let mut text = std::fs::read_to_string(&edits).unwrap();
+    let line = text.lines().count() + 2;
+    text.push_str("\n[[edit]]\npin = \"abc\"\n");
+    std::fs::write(&edits, text).unwrap();
+    let published = output_files(&site);
+    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("--config")
+        .arg(&config)
+        .args(["digest", day[0], day[1], "--no-fetch"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(&format!("2025-04-02.toml:{line}: key `edit.position`")), "{stderr}");
+    assert_eq!(output_files(&site), published, "a bad edits file changed the output");
+    let out = Command::new(env!("CARGO_BIN_EXE_tidings")).arg("--config").arg(&config).arg("check").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("edit.position"));
+}
+
+#[test]
+fn merges_and_splits_by_id_and_url() {
+    let (dir, config) = setup(&[]);
+    // Room for every story of the day, the split one included.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[digest]\nmax_stories = 40\n");
+    std::fs::write(&config, text).unwrap();
+    let day = ["--date", "2025-04-02"];
+    tidings(&config, &["fetch"]);
+    let (list, _) = tidings(&config, &["digest", day[0], day[1], "--dry-run"]);
+    let stories = listed(&list);
+    // The glasses story holds six reports; its English one leaves it.
+    let urls = item_urls(&dir.path().join("db/t.sqlite"));
+    let english = &urls["Chinese eyewear hub Yujiang bets on AI glasses as industry conference opens"];
+    let (list, _) = tidings(&config, &["edit", day[0], day[1], "split", english]);
+    let after = listed(&list);
+    assert!(after.iter().any(|(_, h)| h.contains("Yujiang")), "{list}");
+    // Two stories made one: named by a story id and by a report's URL.
+    let (list, _) = tidings(&config, &["edit", day[0], day[1], "merge", &stories[0].0, english]);
+    assert!(!listed(&list).iter().any(|(_, h)| h.contains("Yujiang")), "{list}");
+    // Both stay so in the written post.
+    tidings(&config, &["digest", day[0], day[1], "--no-fetch"]);
+    let post = std::fs::read_to_string(dir.path().join("site/_posts/2025-04-02-ai-daily.md")).unwrap();
+    assert!(!sections(&post).iter().any(|s| s.starts_with("Chinese eyewear")), "{post}");
+    assert!(post.contains(english.as_str()));
 }

@@ -160,7 +160,7 @@ async fn serves_feeds_on_schedule_reloads_and_stops_cleanly() {
     let date = index.split("href=\"/posts/").nth(1).unwrap()[..10].to_string();
     let r = client.get(format!("{base}/posts/{date}")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("<h2>"));
+    assert!(r.text().await.unwrap().contains("<h2 id=\"story-"));
     let r = client.get(format!("{base}/_posts/{date}-ai-daily.md")).send().await.unwrap();
     assert_eq!(r.headers()[header::CONTENT_TYPE], "text/markdown; charset=utf-8");
     assert!(r.text().await.unwrap().starts_with("---\nlayout: post\n"));

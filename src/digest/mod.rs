@@ -1,7 +1,10 @@
 //! A day's digest from stored items: the window, stories (clusters), their
 //! tags, ranking, summaries and facts. Pure: items in, [`Digest`] out.
 
+mod corrections;
 pub mod summarize;
+
+pub use corrections::item_id;
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,6 +14,7 @@ use chrono_tz::Tz;
 use crate::cluster::evidence::Script;
 use crate::cluster::{self, Doc};
 use crate::config::DigestConfig;
+use crate::edits::Edits;
 use crate::fold::strip_boilerplate;
 use crate::store::{StoredItem, StoryRecord};
 use crate::tag::{Report, Tagger};
@@ -62,6 +66,9 @@ pub struct SourceLink {
 /// One event, as reported by one or more outlets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Story {
+    /// Stable id: its first report's (see [`item_id`]); shown in the post
+    /// as the section's anchor (`#story-<id>`) and used by edits.
+    pub id: String,
     pub headline: String,
     pub image: Option<String>,
     pub summary: String,
@@ -88,6 +95,8 @@ pub struct Digest {
     pub description: String,
     pub tags: Vec<String>,
     pub stories: Vec<Story>,
+    /// Edits of the day that named nothing in it.
+    pub edit_warnings: Vec<String>,
 }
 
 /// What building a digest needs.
@@ -105,15 +114,19 @@ pub struct DigestInput<'a> {
     /// The site's language (`zh-CN`): a story told in several languages
     /// takes its headline from a report in this one.
     pub language: &'a str,
+    /// The editor's corrections for this date.
+    pub edits: &'a Edits,
 }
 
 /// Builds the digest; `None` when the window holds no new item.
 pub fn build(input: DigestInput<'_>) -> Option<Digest> {
-    if input.candidates.is_empty() {
+    let mut warnings = Vec::new();
+    let candidates = corrections::hide_items(input.candidates, input.edits, &mut warnings);
+    if candidates.is_empty() {
         return None;
     }
-    let n_new = input.candidates.len();
-    let mut all: Vec<&StoredItem> = input.candidates.iter().collect();
+    let n_new = candidates.len();
+    let mut all: Vec<&StoredItem> = candidates.iter().collect();
     let mut anchor_post: HashMap<i64, String> = HashMap::new();
     let mut seen: HashSet<i64> = all.iter().map(|i| i.id).collect();
     for (story, items) in &input.earlier {
@@ -126,6 +139,7 @@ pub fn build(input: DigestInput<'_>) -> Option<Digest> {
     }
     let docs: Vec<Doc<'_>> = all.iter().map(|i| Doc { title: &i.title, text: &i.text }).collect();
     let groups = same_link_together(cluster::cluster(&docs, &cluster::Params::default(), input.entities), &all);
+    let groups = corrections::regroup(groups, &all, input.edits, &mut warnings);
 
     let mut stories: Vec<Story> = groups
         .into_iter()
@@ -139,10 +153,16 @@ pub fn build(input: DigestInput<'_>) -> Option<Digest> {
             Some(build_story(&new, follow_up_of, input.tagger, input.window, site_script(input.language)))
         })
         .collect();
+    let by_id: HashMap<i64, &StoredItem> = all.iter().map(|i| (i.id, *i)).collect();
+    corrections::edit_stories(&mut stories, &by_id, input.edits, &mut warnings);
+    if stories.is_empty() {
+        return None;
+    }
     stories.sort_by(|a, b| {
         b.score.total_cmp(&a.score).then(a.sources[0].at.cmp(&b.sources[0].at)).then(a.headline.cmp(&b.headline))
     });
-    stories.truncate(input.settings.max_stories.max(1));
+    let stories =
+        corrections::pin_and_truncate(stories, input.settings.max_stories, &by_id, input.edits, &mut warnings);
 
     let tags = post_tags(&stories, input.tagger);
     let themes = themes(&tags, &stories);
@@ -158,14 +178,17 @@ pub fn build(input: DigestInput<'_>) -> Option<Digest> {
         title = stories[0].headline.clone();
     }
     let heading = fill(&input.settings.heading);
+    let heading = if heading.trim().is_empty() { stories[0].headline.clone() } else { heading };
+    let (set_title, set_heading, set_description) = corrections::post_fields(input.edits);
     Some(Digest {
         date: input.date,
         window: input.window,
-        description: description(&stories),
-        title,
-        heading: if heading.trim().is_empty() { stories[0].headline.clone() } else { heading },
+        description: set_description.unwrap_or_else(|| description(&stories)),
+        title: set_title.unwrap_or(title),
+        heading: set_heading.unwrap_or(heading),
         tags,
         stories,
+        edit_warnings: warnings,
     })
 }
 
@@ -241,6 +264,7 @@ fn build_story(
         + if image.is_some() { 0.5 } else { 0.0 };
     let headline = strip_boilerplate(&best.title);
     Story {
+        id: corrections::item_id(by_time[0]),
         headline: if headline.is_empty() { best.title.clone() } else { headline },
         image,
         summary,
@@ -424,6 +448,7 @@ mod tests {
     #[test]
     fn description_is_bounded() {
         let story = |s: &str| Story {
+            id: "0".into(),
             headline: "h".into(),
             image: None,
             summary: s.into(),

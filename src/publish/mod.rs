@@ -22,6 +22,9 @@ pub enum PublishError {
     Write { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The date's edits file cannot be used; nothing was written.
+    #[error("{0} (the edits file is not applied; nothing was written)")]
+    Edits(#[from] crate::config::ConfigError),
 }
 
 /// Files written whole beside their targets, waiting to be renamed into place.
@@ -145,10 +148,12 @@ pub fn publish<S: Storage>(
     }
     for tag in &taxonomy.tag {
         let stories = store.stories_with_tag(&tag.name, TAG_FEED_STORIES)?;
-        if stories.is_empty() {
+        let path = dir.join("tags").join(feeds::tag_file_name(&tag.name));
+        // A tag whose stories are all gone (an editor hid or retagged them)
+        // keeps its feed, empty, for those subscribed to it.
+        if stories.is_empty() && !path.exists() {
             continue;
         }
-        let path = dir.join("tags").join(feeds::tag_file_name(&tag.name));
         staged.stage(&path, feeds::tag_feed(site, &tag.name, &stories).as_bytes())?;
         out.feeds.push(path);
     }

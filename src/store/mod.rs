@@ -179,11 +179,11 @@ pub struct Leased {
 
 impl LeaseRequest {
     /// How many sources of one host this node may hold when `active` nodes
-    /// (itself included) are fetching: an even share of `per_host`, at
-    /// least one.
+    /// (itself included) are fetching: an even share of `per_host`, rounded
+    /// up (the host's limit still caps them all together).
     pub fn share(&self, active: u64) -> usize {
         let active = usize::try_from(active.max(1)).unwrap_or(usize::MAX);
-        (self.per_host / active).max(1)
+        self.per_host.max(1).div_ceil(active)
     }
 }
 
