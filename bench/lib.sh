@@ -19,7 +19,7 @@ wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sle
 # feed_nginx DIR PORT: nginx on 127.0.0.1:PORT (and on each loopback address
 # in NGINX_HOSTS, if set) serving DIR/www (ETags on under /etag/, off under
 # /noetag/; /plain/ serves them all again with no 304 ever, as servers
-# without validators do; /slow/ the same at 256 kB/s, so that requests last
+# without validators do; /slow/ the same at 16 kB/s, so that requests last
 # long enough to see how many overlap), its files under DIR/nginx, access log
 # "status uri end-time address seconds" in DIR/nginx/access.log. Sets NGINX_PID.
 feed_nginx() {
@@ -49,7 +49,7 @@ $listen        root $w/www;
         location /etag/ { etag on; }
         location /noetag/ { etag off; }
         location /plain/ { alias $w/www/; etag off; if_modified_since off; }
-        location /slow/ { alias $w/www/; etag off; if_modified_since off; limit_rate 256k; }
+        location /slow/ { alias $w/www/; etag off; if_modified_since off; limit_rate 16k; }
     }
 }
 CONF

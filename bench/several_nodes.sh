@@ -8,7 +8,7 @@
 #    into a fresh SQLite file, the same into a fresh PostgreSQL database;
 #    then one `tidings fetch --due` into a fresh PostgreSQL database against
 #    three at once (three nodes) into another; then three nodes at once on
-#    SLOW sources served at 256 kB/s (each request lasts ~0.15 s), with the
+#    SLOW sources served at 16 kB/s (a request lasts a second or more), with the
 #    most requests one host had in flight at once (per_host_concurrency is 4).
 # 2. Three `tidings serve` daemons on one PostgreSQL database, every source
 #    polled once a minute (min = max interval 1 minute, fetch tick every 10 s),
@@ -19,9 +19,9 @@
 #    log: its share of the fetches; for the sources the killed node held
 #    leases on, how long until another node fetched them.
 #
-# Environment: TIDINGS (default target/release/tidings), SOURCES (3000), HOSTS (8), SLOW (480),
+# Environment: TIDINGS (default target/release/tidings), SOURCES (3000), HOSTS (8), SLOW (240),
 # MINUTES (4), KILL_AT (70), PG_ADMIN (postgres://postgres@127.0.0.1:5432/postgres),
-# SEED (7), KEEP=1 keeps the temp dir. Needs nginx, curl, psql, python3.
+# SEED (7), KEEP=1 keeps the temp dir and the database. Needs nginx, curl, psql, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,7 +29,8 @@ TIDINGS=${TIDINGS:-target/release/tidings}
 [[ $TIDINGS = /* ]] || TIDINGS=$ROOT/$TIDINGS
 SOURCES=${SOURCES:-3000}
 HOSTS=${HOSTS:-8}
-SLOW=${SLOW:-480}
+SLOW=${SLOW:-240}
+
 MINUTES=${MINUTES:-4}
 KILL_AT=${KILL_AT:-70}
 SEED=${SEED:-7}
@@ -48,8 +49,12 @@ PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do stop "$p" TERM 30; done
     stop "$NGINX_PID" QUIT 50
-    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-    if [[ ${KEEP:-0} = 1 ]]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+    if [[ ${KEEP:-0} = 1 ]]; then
+        echo "kept $W and database $DB" >&2
+    else
+        psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+        rm -rf "$W"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -206,7 +211,7 @@ for k in (1, 2, 3):
     last = open(os.path.join(w, f"slow{k}.out")).read().strip().splitlines()
     m = re.match(r"(\d+) sources", last[-1]) if last else None
     slow_share.append(m.group(1) if m else "?")
-print(f"[16]   {slow} slow sources (256 kB/s) on {hosts} hosts, three nodes at once: {fetched} requests, "
+print(f"[16]   {slow} slow sources (16 kB/s) on {hosts} hosts, three nodes at once: {fetched} requests, "
       f"split {' / '.join(slow_share)}")
 print("[16]   most requests in flight to one host at once (limit 4, all nodes together): "
       + (f"{max(peak.values())} (per host: " + ", ".join(f"{v}" for _, v in sorted(peak.items())) + ")" if peak else "—"))

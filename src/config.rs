@@ -109,11 +109,43 @@ impl Default for SiteConfig {
 pub struct ServeConfig {
     /// Address to listen on; `tidings serve --listen` overrides it.
     pub listen: String,
+    /// Turns on `/preview` (the next digest as it would be written now) for
+    /// requests that carry it; unset, the page does not exist.
+    pub preview_token: Option<Secret>,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { listen: "127.0.0.1:8080".into() }
+        ServeConfig { listen: "127.0.0.1:8080".into(), preview_token: None }
+    }
+}
+
+/// A value never shown: debug output and logs print `***`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+
+    /// Whether `given` is this secret, in time that does not depend on
+    /// where they differ: both are hashed, and the hashes compared whole.
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::Digest;
+        let (a, b) = (sha2::Sha256::digest(self.0.as_bytes()), sha2::Sha256::digest(given.as_bytes()));
+        a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 }
 
@@ -762,6 +794,11 @@ impl Config {
         {
             add("fetch.user_agent", "user_agent", "must be a non-empty single line".into());
         }
+        if let Some(token) = &self.serve.preview_token
+            && (token.is_empty() || token.0.chars().count() < 16)
+        {
+            add("serve.preview_token", "preview_token", "must be at least 16 characters (it guards /preview)".into());
+        }
         out
     }
 }
@@ -1044,6 +1081,19 @@ mod tests {
         let c = Config::load(&p).unwrap();
         let keys: Vec<_> = c.problems().into_iter().filter_map(|p| p.key).collect();
         assert_eq!(keys, ["site.timezone", "site.base_url", "digest.time", "schedule.fetch"]);
+    }
+
+    #[test]
+    fn a_preview_token_is_long_never_shown_and_compared_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "t.toml", "[serve]\npreview_token = \"short\"\n");
+        let c = Config::load(&p).unwrap();
+        let keys: Vec<_> = c.problems().into_iter().filter_map(|p| p.key).collect();
+        assert_eq!(keys, ["serve.preview_token"]);
+        assert!(!format!("{c:?}").contains("short"), "the token shows in debug output");
+        let token = Secret::new("a-long-enough-token");
+        assert!(token.matches("a-long-enough-token"));
+        assert!(!token.matches("a-long-enough-tokeN") && !token.matches("") && !token.matches("a-long-enough-token "));
     }
 
     #[test]

@@ -921,6 +921,12 @@ mod tests {
         fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError> {
             self.inner.stories_with_tag(tag, limit)
         }
+        fn post_list(&self, limit: usize) -> Result<Vec<crate::store::PostHead>, StoreError> {
+            self.inner.post_list(limit)
+        }
+        fn stories_of_posts(&self, from: &str, before: &str) -> Result<Vec<StoryRecord>, StoreError> {
+            self.inner.stories_of_posts(from, before)
+        }
     }
 
     fn now() -> DateTime<Utc> {

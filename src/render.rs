@@ -84,6 +84,13 @@ pub fn story_markdown(story: &Story, base_url: &str) -> String {
     s
 }
 
+/// The anchor (`story-<id>`) of a story's section, from its HTML.
+pub fn story_anchor(html: &str) -> Option<&str> {
+    let at = html.find("id=\"story-")? + "id=\"".len();
+    let end = html[at..].find('"')?;
+    Some(&html[at..at + end])
+}
+
 /// The Markdown body of a post file (front matter dropped), as HTML.
 pub fn markdown_to_html(markdown: &str) -> String {
     let body = strip_front_matter(markdown);

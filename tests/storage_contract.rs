@@ -375,6 +375,15 @@ fn a_post_replaces_the_earlier_run_of_its_date(b: &Backend) {
     let tagged: Vec<String> = s.stories_with_tag("大模型", 10).unwrap().into_iter().map(|st| st.headline).collect();
     assert_eq!(tagged, ["丙", "甲"], "newest day first");
     assert_eq!(s.stories_with_tag("大模型", 1).unwrap().len(), 1);
+    // Lists without bodies: posts newest first, stories newest day first in post order.
+    let heads = s.post_list(5).unwrap();
+    let got: Vec<(&str, &str)> = heads.iter().map(|p| (p.date.as_str(), p.title.as_str())).collect();
+    assert_eq!(got, [("2025-04-02", "next day"), (d1, "second run")]);
+    assert_eq!(heads[1].published_at, post(d1, "second run").published_at);
+    assert_eq!(s.post_list(1).unwrap().len(), 1);
+    let listed: Vec<String> = s.stories_of_posts(d1, "2025-04-03").unwrap().into_iter().map(|st| st.headline).collect();
+    assert_eq!(listed, ["丙", "甲", "乙"]);
+    assert!(s.stories_of_posts(d1, "2025-04-03").unwrap().iter().all(|st| st.item_ids.is_empty()));
 }
 
 fn sources_are_listed_in_byte_order(b: &Backend) {

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Loaded;
 use crate::metrics::Metrics;
-use crate::store::{PostRecord, Storage, Store};
+use crate::store::{Storage, Store};
 
 /// Content-Security-Policy of the HTML pages: no script at all.
 const CSP: &str = "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -61,10 +61,6 @@ impl Shared {
     /// The configuration in force.
     pub fn config(&self) -> Arc<Loaded> {
         self.loaded.read().map(|l| l.clone()).unwrap_or_else(|e| e.into_inner().clone())
-    }
-
-    fn posts(&self, limit: usize) -> Vec<PostRecord> {
-        self.store.lock().ok().and_then(|s| s.recent_posts(limit).ok()).unwrap_or_default()
     }
 
     /// This node's name, backend, database health and leases held.
@@ -108,6 +104,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/tags/{file}", get(tag_feed))
         .route("/_posts/{file}", get(raw_post))
         .route("/posts/{date}", get(post_page))
+        .route("/archive", get(archive_page))
+        .route("/preview", get(preview_page))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { not_found() })
@@ -227,7 +225,11 @@ async fn output_file(
     }
 }
 
+/// `/tags/<name>.xml` is a tag's feed; `/tags/<name>` its page.
 async fn tag_feed(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath(file): UrlPath<String>) -> Response {
+    if !file.ends_with(".xml") {
+        return tag_page(shared, headers, file).await;
+    }
     if !safe_name(&file, ".xml") {
         return not_found();
     }
@@ -263,39 +265,154 @@ fn tags_with_feeds(shared: &Shared) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn index(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let s = shared.clone();
+/// Posts listed on the index.
+const INDEX_POSTS: usize = 30;
+/// Posts an archive or a post's neighbours are looked up among.
+const ARCHIVE_POSTS: usize = 10_000;
+/// Stories listed on a tag's page.
+const TAG_PAGE_STORIES: usize = 100;
+
+/// An HTML page built from the database on a blocking thread: 404 when
+/// `build` finds nothing; otherwise with an ETag, a 304 when it matches.
+async fn html_page(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    build: impl FnOnce(&Shared, &Loaded, &Store) -> Option<(String, Option<SystemTime>)> + Send + 'static,
+) -> Response {
     let page = tokio::task::spawn_blocking(move || {
-        let config = s.config();
-        let posts = s.posts(60);
-        let modified = posts.first().map(|p| SystemTime::from(p.published_at));
-        (pages::index(&config.config.site, &config.taxonomy, &posts, &tags_with_feeds(&s)), modified)
+        let config = shared.config();
+        let store = shared.store.lock().ok()?;
+        build(&shared, &config, &store)
     })
     .await;
     match page {
-        Ok((html, modified)) => conditional(&headers, html.into_bytes(), "text/html; charset=utf-8", modified),
+        Ok(Some((html, modified))) => conditional(&headers, html.into_bytes(), "text/html; charset=utf-8", modified),
+        Ok(None) => not_found(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error\n").into_response(),
     }
+}
+
+async fn index(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    html_page(shared, headers, |s, config, store| {
+        let posts = store.post_list(INDEX_POSTS).unwrap_or_default();
+        let stories = match (posts.last(), posts.first()) {
+            (Some(oldest), Some(newest)) => {
+                store.stories_of_posts(&oldest.date, &format!("{}~", newest.date)).unwrap_or_default()
+            }
+            _ => vec![],
+        };
+        let modified = posts.first().map(|p| SystemTime::from(p.published_at));
+        let html = pages::index(&config.config.site, &config.taxonomy, &posts, &stories, &tags_with_feeds(s));
+        Some((html, modified))
+    })
+    .await
 }
 
 async fn post_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPath(date): UrlPath<String>) -> Response {
     if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
         return not_found();
     }
+    html_page(shared, headers, move |s, config, store| {
+        let post = store.post(&date).ok().flatten()?;
+        let days = store.post_list(ARCHIVE_POSTS).unwrap_or_default();
+        // Newest first: the next day is before this one in the list.
+        let at = days.iter().position(|p| p.date == date);
+        let next = at.and_then(|i| i.checked_sub(1)).and_then(|i| days.get(i)).map(|p| p.date.as_str());
+        let previous = at.and_then(|i| days.get(i + 1)).map(|p| p.date.as_str());
+        let html = pages::post(&config.config.site, &config.taxonomy, &post, (previous, next), &tags_with_feeds(s));
+        Some((html, Some(SystemTime::from(post.published_at))))
+    })
+    .await
+}
+
+async fn tag_page(shared: Arc<Shared>, headers: HeaderMap, name: String) -> Response {
+    html_page(shared, headers, move |s, config, store| {
+        // A tag of the taxonomy, or one stories carry (an editor's).
+        let known = config.taxonomy.tag.iter().map(|t| t.name.clone()).find(|t| pages::tag_page_name(t) == name);
+        let tag = known.unwrap_or_else(|| name.clone());
+        let stories = store.stories_with_tag(&tag, TAG_PAGE_STORIES).ok()?;
+        if stories.is_empty() && !config.taxonomy.tag.iter().any(|t| t.name == tag) {
+            return None;
+        }
+        let modified = stories.first().map(|st| SystemTime::from(st.published_at));
+        let html = pages::tag(&config.config.site, &config.taxonomy, &tag, &stories, &tags_with_feeds(s));
+        Some((html, modified))
+    })
+    .await
+}
+
+async fn archive_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    html_page(shared, headers, |s, config, store| {
+        let posts = store.post_list(ARCHIVE_POSTS).unwrap_or_default();
+        let modified = posts.first().map(|p| SystemTime::from(p.published_at));
+        Some((pages::archive(&config.config.site, &config.taxonomy, &posts, &tags_with_feeds(s)), modified))
+    })
+    .await
+}
+
+/// `/preview[?date=YYYY-MM-DD]`: the next digest (or that date's) as it
+/// would be written now, edits applied. Only with `[serve] preview_token`,
+/// given as `Authorization: Bearer <token>` or `?token=`; never cached.
+async fn preview_page(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let config = shared.config();
+    let Some(token) = config.config.serve.preview_token.clone() else {
+        return not_found();
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let given = bearer.or(query.get("token").map(String::as_str)).unwrap_or("");
+    if !token.matches(given) {
+        let mut r = (StatusCode::UNAUTHORIZED, "a preview token is needed\n").into_response();
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    let date = match query.get("date") {
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => return (StatusCode::BAD_REQUEST, "date must be YYYY-MM-DD\n").into_response(),
+        },
+        None => next_digest_date(&config, Utc::now()),
+    };
     let s = shared.clone();
     let page = tokio::task::spawn_blocking(move || {
         let config = s.config();
-        let post = s.store.lock().ok().and_then(|st| st.post(&date).ok().flatten())?;
-        let html = pages::post(&config.config.site, &config.taxonomy, &post, &tags_with_feeds(&s));
-        Some((html, SystemTime::from(post.published_at)))
+        let store = s.store.lock().map_err(|_| "database handle poisoned".to_string())?;
+        let digest = crate::daily::preview(&config, &*store, date).map_err(|e| e.to_string())?;
+        Ok::<_, String>(pages::preview(&config.config.site, &date.to_string(), digest.as_ref()))
     })
     .await;
     match page {
-        Ok(Some((html, modified))) => {
-            conditional(&headers, html.into_bytes(), "text/html; charset=utf-8", Some(modified))
+        Ok(Ok(html)) => {
+            let mut r = (StatusCode::OK, html).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+            r
         }
-        _ => not_found(),
+        // A malformed edits file, say: the reason, for the editor.
+        Ok(Err(why)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{why}\n")).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error\n").into_response(),
     }
+}
+
+/// The date the digest schedule writes next (in the site's timezone).
+fn next_digest_date(config: &Loaded, now: DateTime<Utc>) -> chrono::NaiveDate {
+    let tz = config.config.site.tz();
+    let local = now.with_timezone(&tz);
+    crate::config::parse_cron(&config.config.schedule.digest)
+        .ok()
+        .and_then(|c| c.find_next_occurrence(&local, false).ok())
+        .map_or_else(|| local.date_naive(), |t| t.date_naive())
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {

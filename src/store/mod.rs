@@ -142,6 +142,16 @@ pub struct StoryRecord {
     pub item_ids: Vec<i64>,
 }
 
+/// A post as lists show it: no body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostHead {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub title: String,
+    pub description: String,
+    pub published_at: DateTime<Utc>,
+}
+
 /// Why a date's digest is not this node's to write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigestHeld {
@@ -298,6 +308,11 @@ pub trait Storage {
     fn recent_posts(&self, limit: usize) -> Result<Vec<PostRecord>, StoreError>;
     /// The newest stories carrying `tag`, newest first.
     fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError>;
+    /// The newest `limit` posts, without their bodies, newest first.
+    fn post_list(&self, limit: usize) -> Result<Vec<PostHead>, StoreError>;
+    /// Stories of posts dated in `[from, before)`, newest day first, in
+    /// their order in the post; without their items.
+    fn stories_of_posts(&self, from: &str, before: &str) -> Result<Vec<StoryRecord>, StoreError>;
 }
 
 /// A stored Unix time, when it is one chrono can hold.
@@ -459,5 +474,11 @@ impl Storage for Store {
     }
     fn stories_with_tag(&self, tag: &str, limit: usize) -> Result<Vec<StoryRecord>, StoreError> {
         on_backend!(self, s => s.stories_with_tag(tag, limit))
+    }
+    fn post_list(&self, limit: usize) -> Result<Vec<PostHead>, StoreError> {
+        on_backend!(self, s => s.post_list(limit))
+    }
+    fn stories_of_posts(&self, from: &str, before: &str) -> Result<Vec<StoryRecord>, StoreError> {
+        on_backend!(self, s => s.stories_of_posts(from, before))
     }
 }

@@ -16,8 +16,8 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
 use super::{
-    FetchRecord, ItemPatch, LeaseRequest, Leased, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem,
-    StoryRecord, from_ts, json, json_list,
+    FetchRecord, ItemPatch, LeaseRequest, Leased, PostHead, PostRecord, SourceState, Storage, StoreError, StoreStats,
+    StoredItem, StoryRecord, from_ts, json, json_list,
 };
 use crate::model::Item;
 use crate::scrape::PageMeta;
@@ -1316,6 +1316,41 @@ impl Storage for PgStore {
                      WHERE t.tag = $1 ORDER BY st.post_date DESC, st.rank LIMIT $2"
                 );
                 s.query(&sql, &[&tag, &limit])?.iter().map(|r| story_record(r).map(|(_, st)| st)).collect()
+            })
+        })
+    }
+
+    fn post_list(&self, limit: usize) -> Result<Vec<PostHead>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |s| {
+            s.read(|s| {
+                let rows = s.query(
+                    "SELECT date, title, description, published_at FROM posts ORDER BY date DESC LIMIT $1",
+                    &[&limit],
+                )?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(PostHead {
+                            date: r.try_get(0)?,
+                            title: r.try_get(1)?,
+                            description: r.try_get(2)?,
+                            published_at: from_ts(r.try_get(3)?).unwrap_or_default(),
+                        })
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    fn stories_of_posts(&self, from: &str, before: &str) -> Result<Vec<StoryRecord>, StoreError> {
+        let (from, before) = (from.to_string(), before.to_string());
+        self.call(move |s| {
+            s.read(|s| {
+                let sql = format!(
+                    "SELECT {STORY_COLUMNS} FROM stories st WHERE st.post_date >= $1 AND st.post_date < $2
+                     ORDER BY st.post_date DESC, st.rank"
+                );
+                s.query(&sql, &[&from, &before])?.iter().map(|r| story_record(r).map(|(_, st)| st)).collect()
             })
         })
     }

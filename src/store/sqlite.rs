@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    FetchRecord, ItemPatch, LeaseRequest, Leased, PostRecord, SourceState, Storage, StoreError, StoreStats, StoredItem,
-    StoryRecord, from_ts, json, json_list,
+    FetchRecord, ItemPatch, LeaseRequest, Leased, PostHead, PostRecord, SourceState, Storage, StoreError, StoreStats,
+    StoredItem, StoryRecord, from_ts, json, json_list,
 };
 use crate::model::Item;
 use crate::scrape::PageMeta;
@@ -1016,6 +1016,37 @@ impl Storage for SqliteStore {
                  WHERE t.tag = ?1 ORDER BY st.post_date DESC, st.rank LIMIT ?2"
             ))?;
             let rows = stmt.query_map(params![tag, limit as i64], story_record)?;
+            rows.map(|r| r.map(|(_, s)| s)).collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn post_list(&self, limit: usize) -> Result<Vec<PostHead>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<PostHead>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT date, title, description, published_at FROM posts ORDER BY date DESC LIMIT ?1",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map([limit], |r| {
+                Ok(PostHead {
+                    date: r.get(0)?,
+                    title: r.get(1)?,
+                    description: r.get(2)?,
+                    published_at: from_ts(r.get(3)?).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn stories_of_posts(&self, from: &str, before: &str) -> Result<Vec<StoryRecord>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<StoryRecord>> {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM stories st WHERE st.post_date >= ?1 AND st.post_date < ?2
+                 ORDER BY st.post_date DESC, st.rank"
+            ))?;
+            let rows = stmt.query_map([from, before], story_record)?;
             rows.map(|r| r.map(|(_, s)| s)).collect()
         };
         run().map_err(|e| self.err(e))
