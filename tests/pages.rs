@@ -94,7 +94,9 @@ fn get_with(url: &str, headers: &[(&str, &str)]) -> Option<(u16, reqwest::header
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let mut req = reqwest::Client::new().get(url).timeout(Duration::from_secs(10));
+        // The wire as it is: no decompression, no Accept-Encoding unless given.
+        let client = reqwest::Client::builder().no_gzip().no_brotli().no_deflate().build().ok()?;
+        let mut req = client.get(url).timeout(Duration::from_secs(10));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -231,6 +233,18 @@ fn reader_pages_in_chromium() {
         if let Some(f) = fragment {
             assert!(body.contains(&format!("id=\"{f}\"")), "{link}: no such anchor");
         }
+    }
+    // Pages follow the feeds' rules: a strong ETag, 304 when it matches, gzip when asked.
+    for page in &visited {
+        let (status, h, _) = get_with(page, &[]).unwrap();
+        assert_eq!(status, 200, "{page}");
+        let etag = h["etag"].to_str().unwrap().to_string();
+        assert!(etag.starts_with('"'), "{page}: {etag}");
+        let (status, _, body) = get_with(page, &[("if-none-match", &etag)]).unwrap();
+        assert_eq!((status, body.as_str()), (304, ""), "{page}");
+        let (status, h, _) = get_with(page, &[("accept-encoding", "gzip")]).unwrap_or_else(|| panic!("{page}"));
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(h.get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{page}");
     }
     for name in ["index-desktop.png", "post-desktop.png", "index-phone.png", "post-phone.png"] {
         let png = std::fs::read(shots.join(name)).unwrap();
