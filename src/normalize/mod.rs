@@ -224,19 +224,42 @@ fn identity(policy: IdPolicy, guid: Option<&str>, url: Option<&str>, hash: &str)
 
 /// Hash of the title and text with case and whitespace folded away.
 pub fn content_hash(title: &str, text: &str) -> String {
-    let mut folded = String::with_capacity(title.len() + text.len() + 1);
+    let mut folded: Vec<u8> = Vec::with_capacity(title.len() + text.len() + 1);
     for part in [title, "\u{1f}", text] {
-        for c in part.chars().filter(|c| !c.is_whitespace()) {
-            if c.is_ascii() {
-                folded.push(c.to_ascii_lowercase());
-            } else if crate::fold::is_han(c) {
-                folded.push(c);
-            } else {
-                folded.extend(c.to_lowercase());
+        let bytes = part.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            // ASCII byte by byte (its whitespace is 09–0D and space).
+            if b < 0x80 {
+                if !matches!(b, 0x09..=0x0d | b' ') {
+                    folded.push(b.to_ascii_lowercase());
+                }
+                i += 1;
+                continue;
             }
+            // U+4000–U+9FFF (lead bytes E4–E9): CJK ideographs and symbols
+            // without case or spaces, copied as they are.
+            if (0xe4..=0xe9).contains(&b) {
+                let end = (i + 3).min(bytes.len());
+                folded.extend_from_slice(&bytes[i..end]);
+                i = end;
+                continue;
+            }
+            let c = part[i..].chars().next().unwrap_or(' ');
+            let len = c.len_utf8();
+            if crate::fold::is_han(c) {
+                folded.extend_from_slice(&bytes[i..i + len]);
+            } else if !c.is_whitespace() {
+                let mut buf = [0u8; 4];
+                for l in c.to_lowercase() {
+                    folded.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+            i += len;
         }
     }
-    hex::encode(&Sha256::digest(folded.as_bytes())[..16])
+    hex::encode(&Sha256::digest(&folded)[..16])
 }
 
 #[cfg(test)]
@@ -262,6 +285,14 @@ mod tests {
         {
             assert_eq!(content_hash(title, text), old(title, text));
         }
+        let mut runner = proptest::test_runner::TestRunner::default();
+        let any = "(\\PC|[ \t\r\n\u{b}\u{c}\u{1c}-\u{1f}\u{85}\u{a0}\u{3000}İΣ])*";
+        runner
+            .run(&(any, any), |(title, text)| {
+                proptest::prop_assert_eq!(content_hash(&title, &text), old(&title, &text));
+                Ok(())
+            })
+            .unwrap();
     }
 
     fn ctx(policy: IdPolicy) -> Context {
