@@ -129,7 +129,6 @@ fresh_db
 t0=$(now); TIDINGS_NODE_ID=solo "$TIDINGS" --config "$W/pg.toml" fetch --due >"$W/solo.out" 2>"$W/solo.err"; t1=$(now)
 T_ONE=$(echo "$t1 - $t0" | bc -l)
 fresh_db
-MARK=$(wc -l <"$ACCESS")
 t0=$(now)
 for n in 1 2 3; do
     TIDINGS_NODE_ID="trio$n" "$TIDINGS" --config "$W/pg.toml" fetch --due >"$W/trio$n.out" 2>"$W/trio$n.err" &

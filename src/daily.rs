@@ -101,6 +101,9 @@ pub async fn run<S: Storage>(
         built = build(candidates, earlier);
     }
     let Some(d) = built else {
+        if !candidates.is_empty() && !edits.is_empty() {
+            return Err(PublishError::AllHidden { date });
+        }
         let published = publish::publish(config, &loaded.taxonomy, store, None)?;
         return Ok(DailyReport { date, post: None, published, warnings: vec![] });
     };
@@ -161,7 +164,8 @@ pub fn preview<S: Storage>(loaded: &Loaded, store: &S, date: NaiveDate) -> Resul
     let tagger = Tagger::new(&loaded.taxonomy, &loaded.entities);
     let edits = edits::load(&config.output.edits_dir, date)?;
     let (candidates, earlier) = gather(loaded, store, date, window)?;
-    Ok(digest::build(DigestInput {
+    let any = !candidates.is_empty();
+    let built = digest::build(DigestInput {
         date,
         window,
         candidates,
@@ -171,7 +175,11 @@ pub fn preview<S: Storage>(loaded: &Loaded, store: &S, date: NaiveDate) -> Resul
         entities: &loaded.entities,
         language: &config.site.language,
         edits: &edits,
-    }))
+    });
+    if built.is_none() && any && !edits.is_empty() {
+        return Err(PublishError::AllHidden { date });
+    }
+    Ok(built)
 }
 
 /// Most article pages read per story.

@@ -237,7 +237,10 @@ where
     if options.only_due {
         // Due sources are leased a few at a time as the work goes on, so
         // that daemons sharing a database share the fetching too.
-        let plan = ClaimPlan::new(config, options.node);
+        let full_text = candidates.iter().any(|(s, _)| s.full_text);
+        let plan = ClaimPlan::new(config, options.node, full_text);
+        // Every source of the round, those in hand included: the store maps
+        // leases to hosts through this list to count what each host has.
         let sources: Vec<(String, String)> =
             candidates.iter().map(|(s, _)| (s.name.clone(), s.location.host_key())).collect();
         let mut by_name: HashMap<String, (Source, SourceState)> =
@@ -324,13 +327,17 @@ struct ClaimPlan {
 const LEASE_RETRY: Duration = Duration::from_millis(100);
 
 impl ClaimPlan {
-    fn new(config: &Config, node: Option<&str>) -> ClaimPlan {
+    fn new(config: &Config, node: Option<&str>, full_text: bool) -> ClaimPlan {
         let concurrency = config.fetch.concurrency.max(1);
         let chunk = concurrency.saturating_mul(2).max(4);
         // A node never holds more of one host than the host's limit, so
-        // its chunk is fetched `concurrency` at a time.
+        // its chunk is fetched `concurrency` at a time; a full-text source
+        // also reads its article pages, one after another, in its slot.
         let rounds = u64::try_from(chunk.div_ceil(concurrency)).unwrap_or(u64::MAX);
-        let secs = config.fetch.timeout_secs.saturating_add(5).saturating_mul(rounds).saturating_add(60);
+        let requests = if full_text { FULL_TEXT_PER_RUN.saturating_add(1) } else { 1 };
+        let per_source =
+            config.fetch.timeout_secs.saturating_add(5).saturating_mul(u64::try_from(requests).unwrap_or(u64::MAX));
+        let secs = per_source.saturating_mul(rounds).saturating_add(60);
         let lease = chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(86_400));
         let patience = Duration::from_secs(config.fetch.timeout_secs.saturating_add(5));
         let per_host = config.fetch.per_host_concurrency.max(1);

@@ -363,12 +363,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A `--date`: YYYY-MM-DD, in the years a digest can cover.
 /// Today in the site's timezone.
 fn today(config: &config::Config) -> chrono::NaiveDate {
     chrono::Utc::now().with_timezone(&config.site.tz()).date_naive()
 }
 
+/// A `--date`: YYYY-MM-DD, in the years a digest can cover.
 fn digest_date(s: &str) -> Result<chrono::NaiveDate, String> {
     let d: chrono::NaiveDate = s.parse().map_err(|e| format!("{e} (expected YYYY-MM-DD)"))?;
     let year = chrono::Datelike::year(&d);

@@ -498,3 +498,33 @@ fn merges_and_splits_by_id_and_url() {
     assert!(!sections(&post).iter().any(|s| s.starts_with("Chinese eyewear")), "{post}");
     assert!(post.contains(english.as_str()));
 }
+
+#[test]
+fn hiding_every_story_keeps_the_published_post() {
+    let (dir, config) = setup(&[]);
+    let day = ["--date", "2025-04-02"];
+    tidings(&config, &["digest", day[0], day[1]]);
+    let site = dir.path().join("site");
+    let published = output_files(&site);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tidings")).arg("--config").arg(&config).args(args).output().unwrap()
+    };
+    // Hide what the list shows until nothing is left (hidden stories make room for others).
+    let mut last = None;
+    for _ in 0..10 {
+        let out = run(&["digest", day[0], day[1], "--dry-run"]);
+        if !out.status.success() {
+            last = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            break;
+        }
+        for (id, _) in listed(&String::from_utf8_lossy(&out.stdout)) {
+            let _ = run(&["edit", day[0], day[1], "hide", &id]);
+        }
+    }
+    let why = last.expect("every story hidden within ten rounds");
+    assert!(why.contains("hide every story"), "{why}");
+    let out = run(&["digest", day[0], day[1], "--no-fetch"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hide every story"));
+    assert_eq!(output_files(&site), published, "the published post and feeds stay");
+}

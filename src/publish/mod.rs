@@ -22,6 +22,12 @@ pub enum PublishError {
     Write { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The date's edits hide every story: there is nothing to publish, and
+    /// the post already published (if any) stays as it was.
+    #[error(
+        "the edits of {date} hide every story of the day; nothing was written and a post already published stays (hide fewer, or remove an edit)"
+    )]
+    AllHidden { date: chrono::NaiveDate },
     /// The date's edits file cannot be used; nothing was written.
     #[error("{0} (the edits file is not applied; nothing was written)")]
     Edits(#[from] crate::config::ConfigError),

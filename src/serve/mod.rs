@@ -277,16 +277,20 @@ const TAG_PAGE_STORIES: usize = 100;
 async fn html_page(
     shared: Arc<Shared>,
     headers: HeaderMap,
-    build: impl FnOnce(&Shared, &Loaded, &Store) -> Option<(String, Option<SystemTime>)> + Send + 'static,
+    build: impl FnOnce(&Shared, &Loaded, &Store) -> Option<String> + Send + 'static,
 ) -> Response {
     let page = tokio::task::spawn_blocking(move || {
         let config = shared.config();
-        let store = shared.store.lock().ok()?;
+        // A handler that panicked while holding the store leaves it as it
+        // was (every write is a transaction): pages go on being served.
+        let store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
         build(&shared, &config, &store)
     })
     .await;
     match page {
-        Ok(Some((html, modified))) => conditional(&headers, html.into_bytes(), "text/html; charset=utf-8", modified),
+        // No Last-Modified: a page changes when an edited rebuild or a new
+        // day changes what it shows, with no time to tell; the ETag does.
+        Ok(Some(html)) => conditional(&headers, html.into_bytes(), "text/html; charset=utf-8", None),
         Ok(None) => not_found(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error\n").into_response(),
     }
@@ -301,9 +305,7 @@ async fn index(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respons
             }
             _ => vec![],
         };
-        let modified = posts.first().map(|p| SystemTime::from(p.published_at));
-        let html = pages::index(&config.config.site, &config.taxonomy, &posts, &stories, &tags_with_feeds(s));
-        Some((html, modified))
+        Some(pages::index(&config.config.site, &config.taxonomy, &posts, &stories, &tags_with_feeds(s)))
     })
     .await
 }
@@ -319,8 +321,7 @@ async fn post_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, UrlPat
         let at = days.iter().position(|p| p.date == date);
         let next = at.and_then(|i| i.checked_sub(1)).and_then(|i| days.get(i)).map(|p| p.date.as_str());
         let previous = at.and_then(|i| days.get(i + 1)).map(|p| p.date.as_str());
-        let html = pages::post(&config.config.site, &config.taxonomy, &post, (previous, next), &tags_with_feeds(s));
-        Some((html, Some(SystemTime::from(post.published_at))))
+        Some(pages::post(&config.config.site, &config.taxonomy, &post, (previous, next), &tags_with_feeds(s)))
     })
     .await
 }
@@ -334,9 +335,7 @@ async fn tag_page(shared: Arc<Shared>, headers: HeaderMap, name: String) -> Resp
         if stories.is_empty() && !config.taxonomy.tag.iter().any(|t| t.name == tag) {
             return None;
         }
-        let modified = stories.first().map(|st| SystemTime::from(st.published_at));
-        let html = pages::tag(&config.config.site, &config.taxonomy, &tag, &stories, &tags_with_feeds(s));
-        Some((html, modified))
+        Some(pages::tag(&config.config.site, &config.taxonomy, &tag, &stories, &tags_with_feeds(s)))
     })
     .await
 }
@@ -344,8 +343,7 @@ async fn tag_page(shared: Arc<Shared>, headers: HeaderMap, name: String) -> Resp
 async fn archive_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     html_page(shared, headers, |s, config, store| {
         let posts = store.post_list(ARCHIVE_POSTS).unwrap_or_default();
-        let modified = posts.first().map(|p| SystemTime::from(p.published_at));
-        Some((pages::archive(&config.config.site, &config.taxonomy, &posts, &tags_with_feeds(s)), modified))
+        Some(pages::archive(&config.config.site, &config.taxonomy, &posts, &tags_with_feeds(s)))
     })
     .await
 }
@@ -371,19 +369,19 @@ async fn preview_page(
     if !token.matches(given) {
         let mut r = (StatusCode::UNAUTHORIZED, "a preview token is needed\n").into_response();
         r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         return r;
     }
-    let date = match query.get("date") {
-        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(d) => d,
-            Err(_) => return (StatusCode::BAD_REQUEST, "date must be YYYY-MM-DD\n").into_response(),
-        },
+    let date = match query.get("date").map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")) {
+        // The years a digest can cover, as `digest --date` takes them.
+        Some(Ok(d)) if (1970..=9999).contains(&chrono::Datelike::year(&d)) => d,
+        Some(_) => return (StatusCode::BAD_REQUEST, "date must be YYYY-MM-DD, 1970–9999\n").into_response(),
         None => next_digest_date(&config, Utc::now()),
     };
     let s = shared.clone();
     let page = tokio::task::spawn_blocking(move || {
         let config = s.config();
-        let store = s.store.lock().map_err(|_| "database handle poisoned".to_string())?;
+        let store = s.store.lock().unwrap_or_else(|e| e.into_inner());
         let digest = crate::daily::preview(&config, &*store, date).map_err(|e| e.to_string())?;
         Ok::<_, String>(pages::preview(&config.config.site, &date.to_string(), digest.as_ref()))
     })
@@ -397,6 +395,8 @@ async fn preview_page(
             h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
             h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+            // The page's own links must not carry a `?token=` URL onwards.
+            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
             r
         }
         // A malformed edits file, say: the reason, for the editor.

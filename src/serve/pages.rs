@@ -124,11 +124,12 @@ fn footer(taxonomy: &Taxonomy, tags_with_feeds: &[String]) -> String {
     s
 }
 
-/// The first image of a post's HTML, for sharing.
-fn first_image(html: &str) -> Option<&str> {
+/// The first image of a post's HTML, for sharing (its `src` as a URL,
+/// entities decoded: `attr` escapes it once more).
+fn first_image(html: &str) -> Option<String> {
     let at = html.find("<img src=\"")? + "<img src=\"".len();
     let end = html[at..].find('"')?;
-    Some(&html[at..at + end]).filter(|u| u.starts_with("http"))
+    Some(html_escape::decode_html_entities(&html[at..at + end]).into_owned()).filter(|u| u.starts_with("http"))
 }
 
 /// `/`: the recent days, each with its title and top stories, newest first.
@@ -179,8 +180,8 @@ pub fn post(
 ) -> String {
     let title = format!("{} · {}", post.title, site.title);
     let path = format!("/posts/{}", post.date);
-    let h =
-        Head { title: &title, description: &post.description, path: &path, image: first_image(&post.html), feed: None };
+    let image = first_image(&post.html);
+    let h = Head { title: &title, description: &post.description, path: &path, image: image.as_deref(), feed: None };
     let mut s = head(site, &h);
     let _ = writeln!(s, "<p class=\"meta\">{}</p>", esc(&post.date));
     let _ = writeln!(s, "<article>\n{}</article>", post.html);
