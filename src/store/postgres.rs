@@ -698,15 +698,41 @@ enum Match {
 /// rules are SQLite's, item by item in feed order (`find_existing` there):
 /// same key; else, unless the key tells the item apart (`|`), the same URL
 /// (never another guid's), else the same content; the oldest match wins.
-fn store_all(s: &mut Session, source_id: i64, items: &[Item], at: i64) -> PgResult<StoreStats> {
+/// Stores a feed's items by SQLite's rules; with `record`, also the fetch
+/// that brought them (a successful fetch's state is written by the same
+/// statement that reads the stored items: one round trip fewer a source).
+fn store_all(
+    s: &mut Session,
+    source_id: i64,
+    items: &[Item],
+    at: i64,
+    record: Option<(&FetchRecord, Option<i64>)>,
+) -> PgResult<StoreStats> {
     let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
     let urls: Vec<&str> = items.iter().filter_map(|i| i.url.as_deref()).collect();
     let hashes: Vec<&str> = items.iter().map(|i| i.content_hash.as_str()).collect();
-    let rows = s.query(
-        "SELECT id, key, content_hash, url, image, published_at, date_from_feed FROM items
-         WHERE source_id = $1 AND (key = ANY($2) OR url = ANY($3) OR content_hash = ANY($4)) ORDER BY id",
-        &[&source_id, &keys, &urls, &hashes],
-    )?;
+    let rows = match record {
+        Some((FetchRecord::Fetched { etag, last_modified, body_hash }, next)) => s.query(
+            "WITH fetched AS (
+               UPDATE sources SET etag = COALESCE($5, etag), last_modified = COALESCE($6, last_modified),
+                 last_status = 'ok', last_error = NULL, last_fetch_at = $7, last_success_at = $7,
+                 consecutive_failures = 0, next_fetch_at = $8, retry_after_until = NULL,
+                 lease_owner = NULL, lease_until = NULL, body_hash = $9 WHERE id = $1)
+             SELECT id, key, content_hash, url, image, published_at, date_from_feed FROM items
+             WHERE source_id = $1 AND (key = ANY($2) OR url = ANY($3) OR content_hash = ANY($4)) ORDER BY id",
+            &[&source_id, &keys, &urls, &hashes, etag, last_modified, &at, &next, body_hash],
+        )?,
+        other => {
+            if let Some((record, next)) = other {
+                apply_record(s, source_id, record, at, next)?;
+            }
+            s.query(
+                "SELECT id, key, content_hash, url, image, published_at, date_from_feed FROM items
+                 WHERE source_id = $1 AND (key = ANY($2) OR url = ANY($3) OR content_hash = ANY($4)) ORDER BY id",
+                &[&source_id, &keys, &urls, &hashes],
+            )?
+        }
+    };
     let mut known: Vec<Known> = rows
         .iter()
         .map(|r| {
@@ -968,9 +994,7 @@ impl Storage for PgStore {
         self.call(move |s| {
             s.atomic(|s| {
                 let id = source_id(s, &source)?;
-                let stats = store_all(s, id, &items, at)?;
-                apply_record(s, id, &record, at, next)?;
-                Ok(stats)
+                store_all(s, id, &items, at, Some((&record, next)))
             })
         })
     }
