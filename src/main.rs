@@ -272,11 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let loaded = config::load_all(&cli.config)?;
             let store = open_store(&loaded.config)?;
             let date = date.unwrap_or_else(|| today(&loaded.config));
-            match daily::preview(&loaded, &store, date)? {
-                Some(d) => print!("{}", report::story_list(&d)),
-                None => println!("{date}: no new items in the window; no post would be written"),
-            }
-            Ok(ExitCode::SUCCESS)
+            print_story_list(&loaded, &store, date)
         }
         Command::Edit { date, action } => {
             let loaded = config::load_all(&cli.config)?;
@@ -284,11 +280,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let path = edits::append(&loaded.config.output.edits_dir, date, &action.entry())?;
             eprintln!("edited {}", path.display());
             let store = open_store(&loaded.config)?;
-            match daily::preview(&loaded, &store, date)? {
-                Some(d) => print!("{}", report::story_list(&d)),
-                None => println!("{date}: no new items in the window; no post would be written"),
-            }
-            Ok(ExitCode::SUCCESS)
+            print_story_list(&loaded, &store, date)
         }
         Command::Digest { date, no_fetch, dry_run: false } => {
             let loaded = config::load_all(&cli.config)?;
@@ -361,6 +353,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The story list `date`'s digest would have now (`digest --dry-run`, `edit`).
+fn print_story_list(loaded: &config::Loaded, store: &Store, date: chrono::NaiveDate) -> anyhow::Result<ExitCode> {
+    match daily::preview(loaded, store, date)? {
+        Some(d) => print!("{}", report::story_list(&d)),
+        None => println!("{date}: no new items in the window; no post would be written"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Today in the site's timezone.

@@ -57,6 +57,9 @@ impl Browser {
                 "--hide-scrollbars",
                 "--remote-debugging-port=0",
                 "--remote-debugging-address=127.0.0.1",
+                // Nothing leaves the machine: every name but loopback fails
+                // to resolve at once (story images from the feeds included).
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
